@@ -1,0 +1,99 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * Maps shared by every program. maps.bpf.c defines them (SONDE_MAP empty);
+ * every other .bpf.c sees them as extern, and the BPF static linker
+ * (bpftool gen object) resolves them into one object per capture mode.
+ */
+#ifndef __SONDE_MAPS_BPF_H
+#define __SONDE_MAPS_BPF_H
+
+#include "sonde.h"
+
+#ifndef SONDE_MAP
+#define SONDE_MAP extern
+#endif
+
+/* Load-time settings. Written by userspace before load, read by every program. */
+#ifdef SONDE_DEFINE_CONFIG
+const volatile struct sonde_config sonde_cfg = {};
+#else
+extern const volatile struct sonde_config sonde_cfg;
+#endif
+
+/* Records to userspace. Written by every program, drained in batches by
+ * collector/ebpf/RingBufferReader.ts. Size set by userspace before load. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 16 << 20);
+} events SEC(".maps");
+
+/* Counters (enum sonde_counter), per CPU. Written by every program, read
+ * and summed by userspace (collector/ebpf/KernelCounters.ts). */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, SONDE_CNT_MAX);
+	__type(key, __u32);
+	__type(value, __u64);
+} counters SEC(".maps");
+
+/* The process filter: tgid -> enum sonde_verdict. Written by userspace
+ * (discovery) and by proc.bpf.c (fork inheritance, exec, exit); read by
+ * every data program before any other work. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} proc_verdict SEC(".maps");
+
+/* Ports that select processes (--open-port): local port -> 1. Written by
+ * userspace before attaching; read by the state tracepoint when a process
+ * listens or connects, which then traces that process at once. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u8);
+} open_ports SEC(".maps");
+
+/* Sockets seen by traced processes: struct sock address -> sonde_conn_info.
+ * Written by conn.bpf.c and the data paths (role), and by userspace (ignored);
+ * read by the data paths and by the state tracepoint. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sonde_conn_info);
+} conns SEC(".maps");
+
+enum sonde_io_op {
+	SONDE_OP_SEND = 1,
+	SONDE_OP_RECV = 2,
+	SONDE_OP_SENDFILE = 3,
+	SONDE_OP_CONNECT = 4,
+	SONDE_OP_ACCEPT = 5,
+};
+
+/* One syscall (or tcp_sendmsg/tcp_recvmsg call) between its entry and exit. */
+struct sonde_inflight {
+	__u64 ts;      /* entry time */
+	__u64 buf;     /* user buffer, or user iovec array when iovcnt > 0 */
+	__u64 sk;      /* struct sock, once known */
+	__u32 fd;
+	__u32 iovcnt;
+	__u8 op;       /* enum sonde_io_op */
+	__u8 pad[7];
+};
+
+/* Calls in flight, by pid_tgid. Written at entry, read and deleted at exit
+ * by syscalls.bpf.c, conn.bpf.c and the tcp_* probes; the sock_*_length
+ * tracepoints fill in `sk` in between. LRU so threads killed mid-call
+ * cannot leak entries. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sonde_inflight);
+} inflight SEC(".maps");
+
+#endif /* __SONDE_MAPS_BPF_H */

@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * The one event ABI between the kernel programs and userspace.
+ *
+ * Every struct here is mirrored field by field in collector/ebpf/abi.ts;
+ * test/unit/abi.test.ts compares both against the BTF of the compiled
+ * objects, so change them together.
+ */
+#ifndef __SONDE_H
+#define __SONDE_H
+
+/* Largest number of payload bytes one data record can carry. */
+#define SONDE_MAX_CAPTURE 16384
+/* How many iovecs of one readv/writev/sendmsg/recvmsg are captured one by one. */
+#define SONDE_MAX_IOV 8
+
+enum sonde_event_type {
+	SONDE_EV_DATA = 1,       /* bytes moved on a TCP socket */
+	SONDE_EV_CONN_OPEN = 2,  /* connect() or accept() by a traced process */
+	SONDE_EV_CONN_STATE = 3, /* a known socket left ESTABLISHED */
+	SONDE_EV_PROC_EXEC = 4,  /* a process replaced its image */
+	SONDE_EV_PROC_EXIT = 5,  /* a traced process exited */
+	SONDE_EV_PROC_PORT = 6,  /* a process listened or connected on a selected port */
+};
+
+/* Direction of a data record, from the traced process's point of view. */
+enum sonde_direction {
+	SONDE_DIR_EGRESS = 0,  /* the process sent the bytes */
+	SONDE_DIR_INGRESS = 1, /* the process received the bytes */
+};
+
+enum sonde_role {
+	SONDE_ROLE_UNKNOWN = 0, /* socket seen first mid-stream (opened before Sonde) */
+	SONDE_ROLE_CLIENT = 1,  /* the process called connect() */
+	SONDE_ROLE_SERVER = 2,  /* the process got it from accept() */
+};
+
+/* Which probe produced a data record. */
+enum sonde_source {
+	SONDE_SRC_SYSCALL = 0, /* syscall tracepoints */
+	SONDE_SRC_KPROBE = 1,  /* kprobes / fentry on tcp_sendmsg and tcp_recvmsg */
+};
+
+enum sonde_data_flags {
+	SONDE_DATA_EOF = 1,         /* a read returned 0: the peer closed its side */
+	SONDE_DATA_READ_FAILED = 2, /* copying the payload failed; only the length is true */
+};
+
+/* Verdict of the in-kernel process filter (map proc_verdict). */
+enum sonde_verdict {
+	SONDE_VERDICT_IGNORE = 0,
+	SONDE_VERDICT_TRACE = 1,
+	SONDE_VERDICT_PENDING = 2, /* exec'd while a selector is active; userspace decides */
+};
+
+/* Indexes of the per-CPU counter map `counters`. */
+enum sonde_counter {
+	SONDE_CNT_DROP_DATA = 0,    /* data record lost: ring buffer full */
+	SONDE_CNT_DROP_CONTROL = 1, /* open/state/exec/exit record lost: ring buffer full */
+	SONDE_CNT_DROP_INFLIGHT = 2,/* syscall not tracked: in-flight map full */
+	SONDE_CNT_DATA_RECORDS = 3, /* data records written */
+	SONDE_CNT_DATA_BYTES = 4,   /* payload bytes seen (true lengths) */
+	SONDE_CNT_CAPTURED_BYTES = 5,/* payload bytes copied */
+	SONDE_CNT_IGNORED_CONN = 6, /* data records skipped: connection ignored by userspace */
+	SONDE_CNT_MAX = 8,
+};
+
+/* Load-time settings, in .rodata (`sonde_cfg`), written by userspace before load. */
+struct sonde_config {
+	__u32 capture_size;    /* payload bytes copied per record, <= SONDE_MAX_CAPTURE */
+	__u32 self_pid;        /* Sonde's own tgid: never traced */
+	__u32 wakeup_bytes;    /* wake userspace when this much data waits */
+	__u8 default_verdict;  /* verdict of processes absent from proc_verdict */
+	__u8 use_sock_len_tp;  /* sock:sock_{send,recv}_length attached: trust their sk */
+	__u8 pad[2];
+};
+
+/* Connection identity: local and remote endpoint, network byte order addresses. */
+struct sonde_tuple {
+	__u8 saddr[16]; /* local; IPv4 in the first 4 bytes when family is AF_INET */
+	__u8 daddr[16]; /* remote */
+	__u16 sport;    /* local port, host byte order */
+	__u16 dport;    /* remote port, host byte order */
+	__u16 family;   /* AF_INET or AF_INET6 */
+	__u16 pad;
+};
+
+struct sonde_event_header {
+	__u64 ts;      /* bpf_ktime_get_ns() when the event happened (see each type) */
+	__u32 pid;     /* tgid */
+	__u32 tid;
+	__u8 type;     /* enum sonde_event_type */
+	__u8 pad[7];
+};
+
+/*
+ * SONDE_EV_DATA, followed by `captured` payload bytes. `len` is the true
+ * length moved by the call: parsers skip the (len - captured) bytes they
+ * did not get. header.ts is when the bytes entered the syscall (sends) or
+ * left it (receives); ts_end is when the call returned.
+ */
+struct sonde_data_event {
+	struct sonde_event_header hdr;
+	__u64 sock;    /* struct sock address: the connection id while it lives */
+	__u64 ts_end;
+	struct sonde_tuple tuple;
+	__u32 len;
+	__u32 captured;
+	__u8 direction;/* enum sonde_direction */
+	__u8 role;     /* enum sonde_role, as the kernel knows it */
+	__u8 source;   /* enum sonde_source */
+	__u8 flags;    /* enum sonde_data_flags */
+	__u8 pad[4];
+	__u8 data[SONDE_MAX_CAPTURE];
+};
+
+/* SONDE_EV_CONN_OPEN */
+struct sonde_conn_event {
+	struct sonde_event_header hdr;
+	__u64 sock;
+	struct sonde_tuple tuple;
+	__u8 role;
+	__u8 pad[7];
+};
+
+/* SONDE_EV_CONN_STATE: emitted for sockets the kernel already knows (map conns). */
+struct sonde_state_event {
+	struct sonde_event_header hdr;
+	__u64 sock;
+	__s32 old_state;
+	__s32 new_state;
+};
+
+/* SONDE_EV_PROC_EXEC, SONDE_EV_PROC_EXIT and SONDE_EV_PROC_PORT */
+struct sonde_proc_event {
+	struct sonde_event_header hdr;
+	__u32 ppid;
+	__u8 verdict;  /* verdict after the event, as the kernel set it */
+	__u8 pad;
+	__u16 port;    /* SONDE_EV_PROC_PORT: the selected local port */
+	char comm[16];
+};
+
+/* Per-socket state in the kernel (map conns). */
+struct sonde_conn_info {
+	__u8 role;
+	__u8 ignored;  /* set by userspace: stop copying this connection's bytes */
+	__u8 pad[6];
+};
+
+#endif /* __SONDE_H */

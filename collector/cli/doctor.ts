@@ -1,0 +1,58 @@
+/**
+ * `sonde doctor`: what this kernel and these privileges allow, and the
+ * capture mode `run` would use, each with its reason.
+ */
+import { capabilityReport, effectiveCaps, type CapabilityReport } from '../ebpf/capabilities.js';
+import { chooseCaptureMode, type FeatureProbe, type ModeChoice } from '../ebpf/captureMode.js';
+import { probeKernelFeatures, type KernelFeatures } from '../ebpf/features.js';
+import { readFileSync } from 'node:fs';
+
+export interface DoctorReport {
+  readonly kernel: string;
+  readonly features: Record<string, FeatureProbe>;
+  readonly capabilities: CapabilityReport;
+  readonly captureMode: ModeChoice | { error: string };
+  readonly ready: boolean;
+}
+
+const LABELS: ReadonlyArray<readonly [keyof KernelFeatures, string]> = [
+  ['btf', 'BTF'],
+  ['tracefs', 'tracefs'],
+  ['ringbuf', 'ring buffer'],
+  ['tracepoints', 'tracepoints'],
+  ['rawTracepoints', 'raw tracepoints'],
+  ['sockLengthTracepoints', 'sock_*_length tracepoints'],
+  ['kprobes', 'kprobes'],
+  ['fentry', 'fentry'],
+  ['uprobes', 'uprobes'],
+];
+
+export function runDoctor(bpfDir: string): DoctorReport {
+  const f = probeKernelFeatures(bpfDir);
+  const caps = capabilityReport(effectiveCaps(readFileSync('/proc/self/status', 'utf8')));
+  const choice = chooseCaptureMode(f, 'auto', 'auto');
+  const features: Record<string, FeatureProbe> = {};
+  for (const [key, label] of LABELS) features[label] = f[key] as FeatureProbe;
+  return {
+    kernel: f.release,
+    features,
+    capabilities: caps,
+    captureMode: choice instanceof Error ? { error: choice.message } : choice,
+    ready: !(choice instanceof Error) && caps.missing.length === 0,
+  };
+}
+
+export function formatDoctor(r: DoctorReport): string {
+  const lines = [`Sonde doctor: kernel ${r.kernel}`, ''];
+  for (const [label, p] of Object.entries(r.features)) {
+    lines.push(`  ${label.padEnd(26)} ${p.ok ? 'yes' : 'no '}  ${p.detail}`);
+  }
+  lines.push('', 'Capabilities');
+  lines.push(`  held     ${r.capabilities.held.join(', ') || 'none'}`);
+  lines.push(`  missing  ${r.capabilities.missing.length ? r.capabilities.missing.map((c) => `${c} (${r.capabilities.reasons[c]})`).join(', ') : 'none'}`);
+  lines.push('');
+  if ('error' in r.captureMode) lines.push(`Capture mode: none: ${r.captureMode.error}`);
+  else lines.push(`Capture mode: ${r.captureMode.mode} (${r.captureMode.reason})`);
+  lines.push(r.ready ? 'Ready: sonde run will work here.' : 'Not ready: see above.');
+  return lines.join('\n');
+}

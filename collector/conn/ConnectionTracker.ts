@@ -1,0 +1,262 @@
+/**
+ * One record per connection (keyed by the kernel's struct sock address):
+ * addresses, pid, role, which protocol its bytes speak, and that protocol's
+ * parser. Kernel records go in; transactions, with the connection they
+ * happened on, come out, plus the connections not worth capturing (so the
+ * kernel can stop copying them).
+ *
+ * Bounded (ARCHITECTURE decision 6): at most `maxConnections` entries, the
+ * oldest evicted first; idle ones dropped after `idleTimeoutNs`; every
+ * eviction counted.
+ */
+import { DataFlags, Direction, Role, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type RoleValue } from '../ebpf/abi.js';
+import { detectHttp1 } from '../../protocols/http1/detect.js';
+import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
+import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError } from '../../protocols/types.js';
+import { decodeEndpoints, sameTuple, type Endpoints } from './endpoints.js';
+
+export interface TrackerLimits {
+  readonly maxConnections: number;
+  readonly idleTimeoutNs: number;
+  /** Bytes looked at before deciding a connection is not HTTP. */
+  readonly maxDetectBytes: number;
+  /** Closed connections stay this long for records still in flight. */
+  readonly closeGraceNs: number;
+}
+
+export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
+  maxConnections: 32768,
+  idleTimeoutNs: 300e9,
+  maxDetectBytes: 256 * 1024,
+  closeGraceNs: 5e9,
+};
+
+/** A transaction and the connection it was seen on. */
+export interface ObservedTransaction {
+  readonly tx: HttpTransaction;
+  readonly pid: number;
+  readonly role: 'client' | 'server';
+  readonly endpoints: Endpoints;
+}
+
+export interface IgnoreRequest {
+  readonly sock: bigint;
+  readonly role: RoleValue;
+}
+
+export interface TrackerOutput {
+  readonly transactions: ObservedTransaction[];
+  readonly errors: Array<ParseError & { protocol: string }>;
+  /** Connections the kernel may stop copying. */
+  readonly ignore: IgnoreRequest[];
+}
+
+export interface TrackerStats {
+  opened: number;
+  evicted: number;
+  idleClosed: number;
+  ignored: number;
+  /** Requests dropped with their connection before a response came. */
+  abandonedRequests: number;
+}
+
+type Protocol = 'detecting' | 'http1' | 'ignored';
+
+interface Connection {
+  readonly sock: bigint;
+  readonly tuple: Uint8Array;
+  readonly endpoints: Endpoints;
+  pid: number;
+  role: RoleValue;
+  protocol: Protocol;
+  parser: ConnectionParser | null;
+  /** Bytes seen while detecting. */
+  detectBytes: number;
+  /** A too-short first chunk, kept to decide with the next one. */
+  held: { direction: number; chunk: Chunk } | null;
+  lastSeen: number;
+  closedAt: number;
+}
+
+const toServer = (role: RoleValue, direction: number): FlowDirection =>
+  (role === Role.Server) === (direction === Direction.Ingress) ? 'toServer' : 'toClient';
+
+export class ConnectionTracker {
+  private readonly conns = new Map<bigint, Connection>();
+  private out: TrackerOutput = { transactions: [], errors: [], ignore: [] };
+  readonly stats: TrackerStats = { opened: 0, evicted: 0, idleClosed: 0, ignored: 0, abandonedRequests: 0 };
+
+  constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {}
+
+  get size(): number {
+    return this.conns.size;
+  }
+
+  onOpen(ev: ConnOpenEvent): void {
+    const old = this.conns.get(ev.sock);
+    if (old) this.release(old); // a recycled struct sock
+    this.add(ev.sock, ev.tuple, ev.pid, ev.role as RoleValue, ev.ts);
+  }
+
+  onData(ev: DataEvent): void {
+    let conn = this.conns.get(ev.sock);
+    if (conn && !sameTuple(conn.tuple, ev.tuple)) {
+      this.release(conn);
+      conn = undefined;
+    }
+    conn ??= this.add(ev.sock, ev.tuple, ev.pid, ev.role as RoleValue, ev.ts);
+    conn.lastSeen = ev.tsEnd;
+    conn.pid = ev.pid;
+    if (conn.role === Role.Unknown && ev.role !== Role.Unknown) conn.role = ev.role as RoleValue;
+    if (conn.protocol === 'ignored') return;
+
+    if (ev.flags & DataFlags.Eof) {
+      if (conn.parser && conn.role !== Role.Unknown) {
+        conn.parser.end(toServer(conn.role, Direction.Ingress), ev.tsEnd);
+        this.collect(conn);
+      }
+      return;
+    }
+    let chunk: Chunk | null = { data: ev.data, length: ev.length, tsFirst: ev.ts, tsLast: ev.tsEnd };
+    if (conn.protocol === 'detecting') chunk = this.detect(conn, ev.direction, chunk);
+    if (chunk === null) return;
+    conn.parser!.push(toServer(conn.role, ev.direction), chunk);
+    this.collect(conn);
+  }
+
+  onState(ev: ConnStateEvent): void {
+    const conn = this.conns.get(ev.sock);
+    if (!conn) return;
+    // Our own side closing ends what we send. The peer's FIN (CLOSE_WAIT)
+    // is not used: it can overtake the last bytes the process has yet to
+    // read; a read returning 0 (EOF record) marks that end instead.
+    if (ev.newState === TcpState.FinWait1 || ev.newState === TcpState.Close) {
+      if (conn.parser && conn.role !== Role.Unknown) {
+        conn.parser.end(toServer(conn.role, Direction.Egress), ev.ts);
+        if (ev.newState === TcpState.Close) conn.parser.end(toServer(conn.role, Direction.Ingress), ev.ts);
+        this.collect(conn);
+      }
+    }
+    if (ev.newState === TcpState.Close) conn.closedAt = ev.ts;
+  }
+
+  /** Take the transactions, errors and ignore requests gathered since the last call. */
+  drain(): TrackerOutput {
+    const out = this.out;
+    this.out = { transactions: [], errors: [], ignore: [] };
+    return out;
+  }
+
+  /** Drop closed connections past their grace and idle ones; `now` is kernel ns. */
+  sweep(now: number): void {
+    for (const conn of this.conns.values()) {
+      if (conn.closedAt > 0 && now - conn.closedAt > this.limits.closeGraceNs) {
+        this.release(conn);
+      } else if (now - conn.lastSeen > this.limits.idleTimeoutNs) {
+        this.stats.idleClosed++;
+        this.release(conn);
+      }
+    }
+  }
+
+  private add(sock: bigint, tuple: Uint8Array, pid: number, role: RoleValue, ts: number): Connection {
+    if (this.conns.size >= this.limits.maxConnections) {
+      const oldest = this.conns.values().next().value;
+      if (oldest) {
+        this.stats.evicted++;
+        this.release(oldest);
+      }
+    }
+    const conn: Connection = {
+      sock,
+      tuple,
+      endpoints: decodeEndpoints(tuple),
+      pid,
+      role,
+      protocol: 'detecting',
+      parser: null,
+      detectBytes: 0,
+      held: null,
+      lastSeen: ts,
+      closedAt: 0,
+    };
+    this.conns.set(sock, conn);
+    this.stats.opened++;
+    return conn;
+  }
+
+  private release(conn: Connection): void {
+    if (conn.parser) this.stats.abandonedRequests += conn.parser.pending;
+    this.conns.delete(conn.sock);
+  }
+
+  /**
+   * Decide what the connection speaks from its first bytes. Returns the
+   * chunk to hand to the new parser, or null while undecided or not HTTP.
+   */
+  private detect(conn: Connection, direction: number, first: Chunk): Chunk | null {
+    conn.detectBytes += first.length;
+    let chunk = first;
+    const held = conn.held;
+    conn.held = null;
+    if (held && held.direction === direction) {
+      // The held chunk was captured whole, so the two join seamlessly.
+      chunk = {
+        data: concat(held.chunk.data, first.data),
+        length: held.chunk.length + first.length,
+        tsFirst: held.chunk.tsFirst,
+        tsLast: first.tsLast,
+      };
+    }
+    const verdict = detectHttp1(chunk.data);
+    if (verdict === 'more' && chunk.data.length === chunk.length && chunk.length < 64) {
+      conn.held = { direction, chunk };
+      return null;
+    }
+    if (verdict === 'request' || verdict === 'response') {
+      if (conn.role === Role.Unknown) {
+        const sendsRequests = verdict === 'request';
+        const egress = direction === Direction.Egress;
+        conn.role = sendsRequests === egress ? Role.Client : Role.Server;
+      }
+      const parser = new Http1Parser();
+      conn.protocol = 'http1';
+      conn.parser = parser;
+      if (held && held.direction !== direction) parser.push(toServer(conn.role, held.direction), held.chunk);
+      return chunk;
+    }
+    // A connection we saw open must start with HTTP: anything else is not
+    // HTTP/1. One that predates us may be mid-body: give it a while.
+    if ((conn.role !== Role.Unknown && conn.detectBytes === chunk.length) || conn.detectBytes > this.limits.maxDetectBytes) {
+      this.ignore(conn);
+    }
+    return null;
+  }
+
+  private ignore(conn: Connection): void {
+    conn.protocol = 'ignored';
+    conn.parser = null;
+    this.stats.ignored++;
+    this.out.ignore.push({ sock: conn.sock, role: conn.role });
+  }
+
+  private collect(conn: Connection): void {
+    const { transactions, errors } = conn.parser!.drain();
+    for (const tx of transactions) {
+      this.out.transactions.push({
+        tx,
+        pid: conn.pid,
+        role: conn.role === Role.Client ? 'client' : 'server',
+        endpoints: conn.endpoints,
+      });
+    }
+    for (const e of errors) this.out.errors.push({ ...e, protocol: 'http1' });
+  }
+}
+
+function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
+  const out = new Uint8Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+}

@@ -1,0 +1,160 @@
+/**
+ * Which processes are traced, and what is known about each (for service
+ * identity). The kernel applies the verdicts (map proc_verdict); this
+ * decides them and hands the changes out as plain data.
+ *
+ * Two modes: with no selector every process is traced except the
+ * excluded ones (kernel default: trace); with selectors only matching
+ * processes are (kernel default: ignore). New processes are judged on
+ * their exec record; a process that starts listening or connecting on a
+ * selected port is traced by the kernel itself and confirmed here.
+ */
+import { Verdict, type VerdictValue } from '../ebpf/abi.js';
+import { listPids, netnsOf, readProcess, socketInodesOf, socketInodesOnPorts, type ProcessFacts } from './procfs.js';
+import { portInSet, selectorMatches, type Candidate, type Selector } from './selectors.js';
+
+export interface DiscoveryRules {
+  /** Empty: trace everything not excluded. */
+  readonly instrument: readonly Selector[];
+  readonly exclude: readonly Selector[];
+}
+
+export interface VerdictChange {
+  readonly pid: number;
+  readonly verdict: VerdictValue;
+}
+
+/** How /proc is read; tests substitute a fixed process table. */
+export interface ProcSource {
+  listPids(): number[];
+  readProcess(pid: number): ProcessFacts | null;
+  /** pid -> local TCP ports on the selected ports it holds open, for every process. */
+  portOwners(selected: (port: number) => boolean): Map<number, Set<number>>;
+}
+
+export const procfsSource: ProcSource = {
+  listPids,
+  readProcess,
+  portOwners(selected) {
+    const byInode = new Map<number, number>();
+    const seenNs = new Set<string>();
+    const pids = listPids();
+    for (const pid of pids) {
+      const ns = netnsOf(pid);
+      if (ns === '' || seenNs.has(ns)) continue;
+      seenNs.add(ns);
+      for (const [inode, port] of socketInodesOnPorts(pid, selected)) byInode.set(inode, port);
+    }
+    const owners = new Map<number, Set<number>>();
+    if (byInode.size === 0) return owners;
+    for (const pid of pids) {
+      for (const inode of socketInodesOf(pid)) {
+        const port = byInode.get(inode);
+        if (port === undefined) continue;
+        const set = owners.get(pid) ?? new Set<number>();
+        set.add(port);
+        owners.set(pid, set);
+      }
+    }
+    return owners;
+  },
+};
+
+export class ProcessRegistry {
+  private readonly verdicts = new Map<number, VerdictValue>();
+  private readonly facts = new Map<number, ProcessFacts | null>();
+  private changes: VerdictChange[] = [];
+  /** Processes judged at least once: the periodic rescan skips them. */
+  private readonly judged = new Set<number>();
+
+  constructor(
+    private readonly rules: DiscoveryRules,
+    private readonly selfPid: number,
+    private readonly source: ProcSource = procfsSource,
+  ) {}
+
+  /** With no selector, the kernel traces by default. */
+  get traceAll(): boolean {
+    return this.rules.instrument.length === 0;
+  }
+
+  /** Ports whose listeners and connectors the kernel should trace at once. */
+  selectedPorts(): ReadonlyArray<readonly [number, number]> {
+    return this.rules.instrument.flatMap((s) => s.openPorts ?? []);
+  }
+
+  /** Judge every running process; returns the verdicts to preload into the kernel. */
+  seed(): VerdictChange[] {
+    const portSets = this.selectedPorts();
+    const owners = portSets.length > 0 ? this.source.portOwners((p) => portInSet(portSets, p)) : new Map<number, Set<number>>();
+    for (const pid of this.source.listPids()) this.judge(pid, owners.get(pid));
+    return this.takeChanges();
+  }
+
+  /** Pick up processes whose exec record was lost. */
+  rescan(): void {
+    for (const pid of this.source.listPids()) if (!this.judged.has(pid)) this.judge(pid, undefined);
+  }
+
+  /** A new image: judge it again. `comm` names it if it is gone before /proc can be read. */
+  onExec(pid: number, comm: string): void {
+    const facts = this.source.readProcess(pid);
+    this.facts.set(
+      pid,
+      facts ?? { pid, exePath: '', exeName: comm, commandLine: '', otelServiceName: undefined, otelResourceAttributes: undefined },
+    );
+    this.judge(pid, undefined);
+  }
+
+  /** The kernel traced `pid` because it listened or connected on `port`. */
+  onPort(pid: number, port: number): void {
+    this.judge(pid, new Set([port]));
+  }
+
+  onExit(pid: number): void {
+    this.verdicts.delete(pid);
+    this.facts.delete(pid);
+    this.judged.delete(pid);
+  }
+
+  /**
+   * Should records of `pid` be used? Processes never judged are trusted to
+   * the kernel (children inherit their parent's verdict there), except in
+   * trace-all mode, where they are checked against the excludes now.
+   */
+  isTraced(pid: number): boolean {
+    const v = this.verdicts.get(pid);
+    if (v !== undefined) return v === Verdict.Trace;
+    if (this.traceAll && !this.judged.has(pid)) return this.judge(pid, undefined) === Verdict.Trace;
+    return true;
+  }
+
+  /** Facts about a process, read once and kept until it exits or execs. */
+  factsOf(pid: number): ProcessFacts | null {
+    if (!this.facts.has(pid)) this.facts.set(pid, this.source.readProcess(pid));
+    return this.facts.get(pid) ?? null;
+  }
+
+  takeChanges(): VerdictChange[] {
+    const c = this.changes;
+    this.changes = [];
+    return c;
+  }
+
+  private judge(pid: number, ports: ReadonlySet<number> | undefined): VerdictValue {
+    this.judged.add(pid);
+    let verdict: VerdictValue;
+    if (pid === this.selfPid) verdict = Verdict.Ignore;
+    else {
+      const facts = this.factsOf(pid);
+      const candidate: Candidate = { pid, exePath: facts?.exePath ?? '', ports };
+      const excluded = this.rules.exclude.some((s) => selectorMatches(s, candidate));
+      const included = this.traceAll || this.rules.instrument.some((s) => selectorMatches(s, candidate));
+      verdict = included && !excluded ? Verdict.Trace : Verdict.Ignore;
+    }
+    const previous = this.verdicts.get(pid);
+    this.verdicts.set(pid, verdict);
+    if (previous !== verdict) this.changes.push({ pid, verdict });
+    return verdict;
+  }
+}

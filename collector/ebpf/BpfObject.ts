@@ -1,0 +1,143 @@
+/**
+ * One BPF object file: open, adjust (autoload, map sizes, .rodata), load,
+ * attach every program, look up maps, close. Errors come back as values
+ * carrying the verifier log of the program that failed.
+ */
+import { errnoError, lastErrno, libbpf, linkDestroyAsync, type Ptr, view } from './libbpf.js';
+
+export interface ProgramFailure {
+  readonly program: string;
+  readonly error: Error;
+  /** The verifier's log, when the kernel refused the program. */
+  readonly verifierLog?: string;
+}
+
+export interface AttachResult {
+  readonly attached: string[];
+  readonly failed: ProgramFailure[];
+}
+
+const LOG_SIZE = 1 << 20;
+
+export class BpfObject {
+  private readonly programsByName = new Map<string, Ptr>();
+  private readonly logs = new Map<string, Buffer>();
+  private links: Ptr[] = [];
+  private closed = false;
+
+  private constructor(
+    readonly path: string,
+    private readonly obj: Ptr,
+  ) {
+    for (let p = libbpf.objectNextProgram(obj, null); p !== null; p = libbpf.objectNextProgram(obj, p)) {
+      this.programsByName.set(libbpf.programName(p), p);
+    }
+  }
+
+  static open(path: string): BpfObject | Error {
+    const obj = libbpf.objectOpenFile(path, null);
+    if (obj === null) return errnoError(`open ${path}`, lastErrno());
+    return new BpfObject(path, obj);
+  }
+
+  get programNames(): string[] {
+    return [...this.programsByName.keys()];
+  }
+
+  /** Names of the programs that will be (or were) loaded. */
+  get loadedProgramNames(): string[] {
+    return [...this.programsByName].filter(([, p]) => libbpf.programAutoload(p)).map(([n]) => n);
+  }
+
+  sectionOf(program: string): string | undefined {
+    const p = this.programsByName.get(program);
+    return p === undefined ? undefined : libbpf.programSectionName(p);
+  }
+
+  setAutoload(program: string, on: boolean): void {
+    const p = this.programsByName.get(program);
+    if (p !== undefined) libbpf.programSetAutoload(p, on);
+  }
+
+  setMaxEntries(map: string, entries: number): Error | null {
+    const m = libbpf.objectFindMap(this.obj, map);
+    if (m === null) return new Error(`no map ${map} in ${this.path}`);
+    const rc = libbpf.mapSetMaxEntries(m, entries);
+    return rc < 0 ? errnoError(`resize map ${map}`, rc) : null;
+  }
+
+  /** Write `bytes` at `offset` of the object's .rodata before load. */
+  setRodata(offset: number, bytes: Uint8Array): Error | null {
+    for (let m = libbpf.objectNextMap(this.obj, null); m !== null; m = libbpf.objectNextMap(this.obj, m)) {
+      if (!libbpf.mapName(m).endsWith('.rodata')) continue;
+      const size = new BigUint64Array(1);
+      const ptr = libbpf.mapInitialValue(m, size);
+      if (ptr === null) return new Error(`.rodata of ${this.path} has no initial value`);
+      if (offset + bytes.length > Number(size[0])) {
+        return new Error(`.rodata of ${this.path} is ${size[0]} bytes, cannot write ${bytes.length} at ${offset}`);
+      }
+      new Uint8Array(view(ptr, Number(size[0]))).set(bytes, offset);
+      return null;
+    }
+    return new Error(`no .rodata in ${this.path}`);
+  }
+
+  load(): ProgramFailure | null {
+    for (const name of this.loadedProgramNames) {
+      const buf = Buffer.alloc(LOG_SIZE);
+      this.logs.set(name, buf);
+      libbpf.programSetLogBuf(this.programsByName.get(name)!, buf, buf.length);
+    }
+    const rc = libbpf.objectLoad(this.obj);
+    if (rc === 0) {
+      this.logs.clear();
+      return null;
+    }
+    const error = errnoError(`load ${this.path}`, rc);
+    for (const [program, buf] of this.logs) {
+      const end = buf.indexOf(0);
+      const log = buf.toString('utf8', 0, end < 0 ? buf.length : end).trim();
+      if (log.length > 0) return { program, error, verifierLog: log };
+    }
+    return { program: '(object)', error };
+  }
+
+  /** Attach every loaded program by its section name; keep going past failures. */
+  attachAll(): AttachResult {
+    const attached: string[] = [];
+    const failed: ProgramFailure[] = [];
+    for (const name of this.loadedProgramNames) {
+      const link = libbpf.programAttach(this.programsByName.get(name)!);
+      if (link === null) {
+        failed.push({ program: name, error: errnoError(`attach ${name} (${this.sectionOf(name)})`, lastErrno()) });
+      } else {
+        this.links.push(link);
+        attached.push(name);
+      }
+    }
+    return { attached, failed };
+  }
+
+  mapFd(map: string): number | Error {
+    const m = libbpf.objectFindMap(this.obj, map);
+    if (m === null) return new Error(`no map ${map} in ${this.path}`);
+    const fd = libbpf.mapFd(m);
+    return fd < 0 ? errnoError(`fd of map ${map}`, fd) : fd;
+  }
+
+  /** Detach every probe, in parallel. The object (and its maps) stay until close(). */
+  async detach(): Promise<void> {
+    const links = this.links;
+    this.links = [];
+    await Promise.all(links.map(linkDestroyAsync));
+  }
+
+  /** Detach (synchronously, if still attached) and free the object. */
+  close(): void {
+    if (this.closed) return;
+    for (const link of this.links) libbpf.linkDestroy(link);
+    this.links = [];
+    libbpf.objectClose(this.obj);
+    this.closed = true;
+  }
+}

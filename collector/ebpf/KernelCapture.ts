@@ -1,0 +1,190 @@
+/**
+ * The kernel side as userspace sees it: the object of the chosen capture
+ * mode, loaded with our settings, its maps, its probes, and the ring
+ * buffer reader that hands decoded records on in batches.
+ *
+ * Two steps so the process filter is filled before any probe fires:
+ * `load()` (programs verified, maps exist), then `attach()`.
+ */
+import { join } from 'node:path';
+import { COUNTER_SLOTS, decodeEvent, encodeConfig, Layout, type CaptureSettings, type DecodeError, type KernelEvent, type VerdictValue } from './abi.js';
+import { BpfObject, type ProgramFailure } from './BpfObject.js';
+import type { ModeChoice } from './captureMode.js';
+import { errnoError, libbpf } from './libbpf.js';
+import { RingBufferReader } from './RingBufferReader.js';
+
+export interface CaptureOptions extends Omit<CaptureSettings, 'useSockLenTracepoints'> {
+  readonly bpfDir: string;
+  readonly choice: ModeChoice;
+  readonly ringBufferSize: number;
+  readonly drainIntervalMs: number;
+  /** The kernel sends sendfile through tcp_sendpage (before 6.5). */
+  readonly tcpSendpage: boolean;
+}
+
+export type EventSink = (events: ReadonlyArray<KernelEvent | DecodeError>) => void;
+
+const SENDPAGE_PROGRAMS = ['sonde_kp_tcp_sendpage', 'sonde_krp_tcp_sendpage', 'sonde_fe_tcp_sendpage', 'sonde_fx_tcp_sendpage'];
+const SOCK_LENGTH_PROGRAMS = ['sonde_sock_send_length', 'sonde_sock_recv_length'];
+
+export class KernelCapture {
+  private reader: RingBufferReader | null = null;
+  private readonly cpus = libbpf.numPossibleCpus();
+  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number };
+  private batch: Array<KernelEvent | DecodeError> = [];
+  private attachedPrograms: string[] = [];
+
+  private constructor(
+    private readonly obj: BpfObject,
+    private readonly opts: CaptureOptions,
+  ) {
+    const fd = (name: string): number => {
+      const v = obj.mapFd(name);
+      if (v instanceof Error) throw v; // the object is ours: a missing map is a build bug
+      return v;
+    };
+    this.fds = {
+      verdict: fd('proc_verdict'),
+      conns: fd('conns'),
+      ports: fd('open_ports'),
+      counters: fd('counters'),
+      events: fd('events'),
+    };
+  }
+
+  /** Open, configure and load the object of the chosen mode. Nothing is attached yet. */
+  static load(opts: CaptureOptions): KernelCapture | ProgramFailure {
+    const path = join(opts.bpfDir, `sonde-${opts.choice.mode}.bpf.o`);
+    const obj = BpfObject.open(path);
+    if (obj instanceof Error) return { program: '(object)', error: obj };
+    const useSockLen = opts.choice.socketLookup === 'sock-length-tracepoints';
+    const prepared =
+      obj.setRodata(0, encodeConfig({ ...opts, useSockLenTracepoints: useSockLen })) ??
+      obj.setMaxEntries('events', opts.ringBufferSize);
+    if (prepared) {
+      obj.close();
+      return { program: '(object)', error: prepared };
+    }
+    for (const p of SOCK_LENGTH_PROGRAMS) obj.setAutoload(p, useSockLen);
+    for (const p of SENDPAGE_PROGRAMS) obj.setAutoload(p, opts.tcpSendpage);
+    const failure = obj.load();
+    if (failure) {
+      obj.close();
+      return failure;
+    }
+    return new KernelCapture(obj, opts);
+  }
+
+  get mode(): ModeChoice {
+    return this.opts.choice;
+  }
+
+  get programs(): readonly string[] {
+    return this.attachedPrograms;
+  }
+
+  /** Attach every probe and start draining into `sink`, one call per batch. */
+  attach(sink: EventSink): ProgramFailure | null {
+    const reader = RingBufferReader.open(this.fds.events, this.opts.ringBufferSize, {
+      record: (dv, bytes, off, len) => this.batch.push(decodeEvent(dv, bytes, off, len)),
+      batchEnd: () => this.flush(),
+    });
+    if (reader instanceof Error) return { program: '(ring buffer)', error: reader };
+    const { attached, failed } = this.obj.attachAll();
+    if (failed.length > 0) {
+      reader.close();
+      this.obj.close();
+      return failed[0]!;
+    }
+    this.attachedPrograms = attached;
+    this.reader = reader;
+    this.sink = sink;
+    reader.start(this.opts.drainIntervalMs);
+    return null;
+  }
+
+  private sink: EventSink = () => {};
+
+  private flush(): void {
+    if (this.batch.length === 0) return;
+    const batch = this.batch;
+    this.batch = [];
+    this.sink(batch);
+  }
+
+  /** Drain whatever the kernel has written now. */
+  drain(): void {
+    this.reader?.drain();
+  }
+
+  /** Bytes waiting in the ring buffer. */
+  backlog(): number {
+    return this.reader?.pendingBytes() ?? 0;
+  }
+
+  setVerdict(pid: number, verdict: VerdictValue): Error | null {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, pid, true);
+    const rc = libbpf.mapUpdateElem(this.fds.verdict, key, Uint8Array.of(verdict), 0);
+    return rc < 0 ? errnoError(`set verdict of pid ${pid}`, rc) : null;
+  }
+
+  clearVerdict(pid: number): void {
+    const key = new Uint8Array(4);
+    new DataView(key.buffer).setUint32(0, pid, true);
+    libbpf.mapDeleteElem(this.fds.verdict, key);
+  }
+
+  /** Processes selected by the ports they listen or connect on (kernel-side match). */
+  setOpenPorts(ports: Iterable<number>): Error | null {
+    const key = new Uint8Array(4);
+    const dv = new DataView(key.buffer);
+    for (const port of ports) {
+      dv.setUint32(0, port, true);
+      const rc = libbpf.mapUpdateElem(this.fds.ports, key, Uint8Array.of(1), 0);
+      if (rc < 0) return errnoError(`select port ${port}`, rc);
+    }
+    return null;
+  }
+
+  /** Stop copying this socket's bytes: it is not a protocol we parse. */
+  ignoreConnection(sock: bigint, role: number): void {
+    const key = new Uint8Array(8);
+    new DataView(key.buffer).setBigUint64(0, sock, true);
+    const value = new Uint8Array(Layout.connInfo.size);
+    value[Layout.connInfo.role] = role;
+    value[Layout.connInfo.ignored] = 1;
+    libbpf.mapUpdateElem(this.fds.conns, key, value, 0);
+  }
+
+  /** The per-CPU counters (enum sonde_counter), summed over CPUs. */
+  counters(): number[] {
+    const key = new Uint8Array(4);
+    const dv = new DataView(key.buffer);
+    const value = new Uint8Array(8 * this.cpus);
+    const vdv = new DataView(value.buffer);
+    const out: number[] = [];
+    for (let i = 0; i < COUNTER_SLOTS; i++) {
+      dv.setUint32(0, i, true);
+      let sum = 0;
+      if (libbpf.mapLookupElem(this.fds.counters, key, value) === 0) {
+        for (let c = 0; c < this.cpus; c++) sum += Number(vdv.getBigUint64(c * 8, true));
+      }
+      out.push(sum);
+    }
+    return out;
+  }
+
+  /** Detach every probe, then hand on what is still in the ring. */
+  async detach(): Promise<void> {
+    await this.obj.detach();
+    this.reader?.stop();
+    this.reader?.drain();
+  }
+
+  close(): void {
+    this.reader?.close();
+    this.reader = null;
+    this.obj.close();
+  }
+}

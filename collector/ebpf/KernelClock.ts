@@ -1,0 +1,57 @@
+/**
+ * Kernel timestamps (bpf_ktime_get_ns: CLOCK_MONOTONIC) to wall-clock
+ * time (ARCHITECTURE decision 7). The offset between the two clocks is
+ * sampled once per batch, so durations are exactly what the kernel saw
+ * and only the placement on the wall clock follows NTP adjustments.
+ */
+import type { HrTime } from '@opentelemetry/api';
+import { libcCalls } from './libbpf.js';
+
+const CLOCK_REALTIME = 0;
+const CLOCK_MONOTONIC = 1;
+const NS = 1e9;
+
+export class KernelClock {
+  private readonly ts = new BigInt64Array(2);
+  /** wall - monotonic, split to stay exact in doubles. */
+  private offsetSec = 0;
+  private offsetNs = 0;
+
+  constructor() {
+    this.sync();
+  }
+
+  /** Re-sample the offset between the two clocks. */
+  sync(): void {
+    libcCalls.clockGettime(CLOCK_MONOTONIC, this.ts);
+    const monoSec = Number(this.ts[0]);
+    const monoNs = Number(this.ts[1]);
+    libcCalls.clockGettime(CLOCK_REALTIME, this.ts);
+    let sec = Number(this.ts[0]) - monoSec;
+    let ns = Number(this.ts[1]) - monoNs;
+    if (ns < 0) {
+      ns += NS;
+      sec -= 1;
+    }
+    this.offsetSec = sec;
+    this.offsetNs = ns;
+  }
+
+  /** Kernel monotonic ns now. */
+  now(): number {
+    libcCalls.clockGettime(CLOCK_MONOTONIC, this.ts);
+    return Number(this.ts[0]) * NS + Number(this.ts[1]);
+  }
+
+  /** A kernel monotonic timestamp (ns) as OpenTelemetry wall-clock time. */
+  toHrTime(kernelNs: number): HrTime {
+    const s = Math.floor(kernelNs / NS);
+    let sec = this.offsetSec + s;
+    let ns = this.offsetNs + (kernelNs - s * NS);
+    if (ns >= NS) {
+      ns -= NS;
+      sec += 1;
+    }
+    return [sec, Math.round(ns)];
+  }
+}

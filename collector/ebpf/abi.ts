@@ -1,0 +1,218 @@
+/**
+ * The event ABI of bpf/sonde.h, mirrored field by field (ARCHITECTURE
+ * decision 4). test/unit/abi.test.ts checks every offset here against the
+ * BTF of the compiled objects.
+ */
+
+export const SONDE_MAX_CAPTURE = 16384;
+
+export const EventType = {
+  Data: 1,
+  ConnOpen: 2,
+  ConnState: 3,
+  ProcExec: 4,
+  ProcExit: 5,
+  ProcPort: 6,
+} as const;
+
+export const Direction = { Egress: 0, Ingress: 1 } as const;
+export const Role = { Unknown: 0, Client: 1, Server: 2 } as const;
+export type RoleValue = (typeof Role)[keyof typeof Role];
+export const Source = { Syscall: 0, Kprobe: 1 } as const;
+export const DataFlags = { Eof: 1, ReadFailed: 2 } as const;
+export const Verdict = { Ignore: 0, Trace: 1, Pending: 2 } as const;
+export type VerdictValue = (typeof Verdict)[keyof typeof Verdict];
+
+/** Indexes of the per-CPU `counters` map (enum sonde_counter). */
+export const Counter = {
+  DropData: 0,
+  DropControl: 1,
+  DropInflight: 2,
+  DataRecords: 3,
+  DataBytes: 4,
+  CapturedBytes: 5,
+  IgnoredConn: 6,
+} as const;
+export const COUNTER_SLOTS = 8;
+
+/** TCP states (include/net/tcp_states.h) that state records carry. */
+export const TcpState = { Established: 1, FinWait1: 4, Close: 7, CloseWait: 8 } as const;
+
+/** Byte offsets of every struct member, as in bpf/sonde.h. */
+export const Layout = {
+  header: { size: 24, ts: 0, pid: 8, tid: 12, type: 16 },
+  tuple: { size: 40, saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36 },
+  data: {
+    sock: 24, ts_end: 32, tuple: 40, len: 80, captured: 84,
+    direction: 88, role: 89, source: 90, flags: 91, data: 96,
+  },
+  conn: { size: 80, sock: 24, tuple: 32, role: 72 },
+  state: { size: 40, sock: 24, old_state: 32, new_state: 36 },
+  proc: { size: 48, ppid: 24, verdict: 28, port: 30, comm: 32 },
+  config: {
+    size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8,
+    default_verdict: 12, use_sock_len_tp: 13,
+  },
+  connInfo: { size: 8, role: 0, ignored: 1 },
+} as const;
+
+/** Kernel monotonic ns as a number: exact for 104 days of uptime, then to within a few ns. */
+export function readU64(v: DataView, off: number): number {
+  return v.getUint32(off + 4, true) * 4294967296 + v.getUint32(off, true);
+}
+
+export interface DataEvent {
+  readonly type: typeof EventType.Data;
+  readonly ts: number;
+  readonly tsEnd: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly sock: bigint;
+  /** The 40 tuple bytes (struct sonde_tuple), parsed by the connection layer on first sight. */
+  readonly tuple: Uint8Array;
+  readonly length: number;
+  readonly direction: number;
+  readonly role: number;
+  readonly source: number;
+  readonly flags: number;
+  readonly data: Uint8Array;
+}
+
+export interface ConnOpenEvent {
+  readonly type: typeof EventType.ConnOpen;
+  readonly ts: number;
+  readonly pid: number;
+  readonly sock: bigint;
+  readonly tuple: Uint8Array;
+  readonly role: number;
+}
+
+export interface ConnStateEvent {
+  readonly type: typeof EventType.ConnState;
+  readonly ts: number;
+  readonly sock: bigint;
+  readonly oldState: number;
+  readonly newState: number;
+}
+
+export interface ProcEvent {
+  readonly type: typeof EventType.ProcExec | typeof EventType.ProcExit | typeof EventType.ProcPort;
+  readonly ts: number;
+  readonly pid: number;
+  readonly ppid: number;
+  readonly verdict: number;
+  /** ProcPort: the selected local port the process listened or connected on. */
+  readonly port: number;
+  readonly comm: string;
+}
+
+export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent;
+
+/** Why a record could not be decoded: the ring holds it, but not as we know it. */
+export interface DecodeError {
+  readonly type: 'invalid';
+  readonly reason: string;
+}
+
+function cString(bytes: Uint8Array): string {
+  const end = bytes.indexOf(0);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, end < 0 ? bytes.length : end).toString('latin1');
+}
+
+/**
+ * Decode one record of `len` bytes at `off` in `bytes` (a view of the ring).
+ * Payload and tuple bytes are copied, so the ring slot can be released as
+ * soon as this returns.
+ */
+export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len: number): KernelEvent | DecodeError {
+  if (len < Layout.header.size) return { type: 'invalid', reason: `record of ${len} bytes` };
+  const type = bytes[off + Layout.header.type];
+  const ts = readU64(view, off + Layout.header.ts);
+  const pid = view.getUint32(off + Layout.header.pid, true);
+  switch (type) {
+    case EventType.Data: {
+      const L = Layout.data;
+      const captured = view.getUint32(off + L.captured, true);
+      if (L.data + captured > len || captured > SONDE_MAX_CAPTURE) {
+        return { type: 'invalid', reason: `data record claims ${captured} bytes in ${len}` };
+      }
+      const copy = bytes.slice(off + L.tuple, off + L.data + captured);
+      return {
+        type: EventType.Data,
+        ts,
+        tsEnd: readU64(view, off + L.ts_end),
+        pid,
+        tid: view.getUint32(off + Layout.header.tid, true),
+        sock: view.getBigUint64(off + L.sock, true),
+        tuple: copy.subarray(0, Layout.tuple.size),
+        length: view.getUint32(off + L.len, true),
+        direction: bytes[off + L.direction]!,
+        role: bytes[off + L.role]!,
+        source: bytes[off + L.source]!,
+        flags: bytes[off + L.flags]!,
+        data: copy.subarray(L.data - L.tuple),
+      };
+    }
+    case EventType.ConnOpen: {
+      const L = Layout.conn;
+      if (len < L.size) return { type: 'invalid', reason: `open record of ${len} bytes` };
+      return {
+        type: EventType.ConnOpen,
+        ts,
+        pid,
+        sock: view.getBigUint64(off + L.sock, true),
+        tuple: bytes.slice(off + L.tuple, off + L.tuple + Layout.tuple.size),
+        role: bytes[off + L.role]!,
+      };
+    }
+    case EventType.ConnState: {
+      const L = Layout.state;
+      if (len < L.size) return { type: 'invalid', reason: `state record of ${len} bytes` };
+      return {
+        type: EventType.ConnState,
+        ts,
+        sock: view.getBigUint64(off + L.sock, true),
+        oldState: view.getInt32(off + L.old_state, true),
+        newState: view.getInt32(off + L.new_state, true),
+      };
+    }
+    case EventType.ProcExec:
+    case EventType.ProcExit:
+    case EventType.ProcPort: {
+      const L = Layout.proc;
+      if (len < L.size) return { type: 'invalid', reason: `process record of ${len} bytes` };
+      return {
+        type,
+        ts,
+        pid,
+        ppid: view.getUint32(off + L.ppid, true),
+        verdict: bytes[off + L.verdict]!,
+        port: view.getUint16(off + L.port, true),
+        comm: cString(bytes.subarray(off + L.comm, off + L.comm + 16)),
+      };
+    }
+    default:
+      return { type: 'invalid', reason: `unknown record type ${String(type)}` };
+  }
+}
+
+export interface CaptureSettings {
+  readonly captureSize: number;
+  readonly selfPid: number;
+  readonly wakeupBytes: number;
+  readonly defaultVerdict: VerdictValue;
+  readonly useSockLenTracepoints: boolean;
+}
+
+/** struct sonde_config, as bytes for the object's .rodata. */
+export function encodeConfig(s: CaptureSettings): Uint8Array {
+  const L = Layout.config;
+  const buf = new Uint8Array(L.size);
+  const v = new DataView(buf.buffer);
+  v.setUint32(L.capture_size, s.captureSize, true);
+  v.setUint32(L.self_pid, s.selfPid, true);
+  v.setUint32(L.wakeup_bytes, s.wakeupBytes, true);
+  v.setUint8(L.default_verdict, s.defaultVerdict);
+  v.setUint8(L.use_sock_len_tp, s.useSockLenTracepoints ? 1 : 0);
+  return buf;
+}

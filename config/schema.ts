@@ -1,0 +1,97 @@
+/**
+ * The configuration, one schema for every source (defaults, YAML file,
+ * environment, CLI flags). Keys follow the OpenTelemetry eBPF
+ * Instrumentation's YAML where it has one, so users bring their files.
+ */
+import { z } from 'zod';
+import { parsePortSet } from '../collector/discovery/selectors.js';
+
+const portSet = z.string().superRefine((text, ctx) => {
+  const r = parsePortSet(text);
+  if (r instanceof Error) ctx.addIssue({ code: 'custom', message: r.message });
+});
+
+const selector = z
+  .object({
+    open_ports: portSet.optional(),
+    exe_path: z.string().min(1).optional(),
+    target_pids: z.array(z.number().int().positive()).min(1).optional(),
+  })
+  .strict()
+  .refine((s) => s.open_ports !== undefined || s.exe_path !== undefined || s.target_pids !== undefined, {
+    message: 'a selector needs at least one of open_ports, exe_path, target_pids',
+  });
+
+/** Collectors and trace backends would trace their own intake of our exports. */
+export const DEFAULT_EXCLUDES: ReadonlyArray<z.input<typeof selector>> = [
+  { exe_path: '*/jaeger' },
+  { exe_path: '*/jaeger-*' },
+  { exe_path: '*/otelcol*' },
+  { exe_path: '*/tempo' },
+];
+
+const milliseconds = z.number().int().nonnegative();
+
+export const configSchema = z
+  .object({
+    log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** auto: text on a terminal, JSON lines otherwise; off when an OTLP endpoint is set. */
+    trace_printer: z.enum(['auto', 'text', 'json', 'disabled']).default('auto'),
+    discovery: z
+      .object({
+        instrument: z.array(selector).default([]),
+        exclude_instrument: z.array(selector).default([]),
+        default_exclude_instrument: z.array(selector).default(() => DEFAULT_EXCLUDES.map((s) => ({ ...s }))),
+        /** How often /proc is re-read for processes whose exec went unseen (ms). */
+        poll_interval: milliseconds.min(100).default(5000),
+      })
+      .strict()
+      .prefault({}),
+    otel_traces_export: z
+      .object({
+        /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL; http/protobuf appends /v1/traces. */
+        endpoint: z.url().optional(),
+        /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: used as is. */
+        traces_endpoint: z.url().optional(),
+        protocol: z.enum(['grpc', 'http/protobuf']).optional(),
+        headers: z.record(z.string(), z.string()).default({}),
+        max_queue_size: z.number().int().positive().default(2048),
+        max_export_batch_size: z.number().int().positive().default(512),
+        schedule_delay: milliseconds.default(5000),
+        export_timeout: milliseconds.min(1).default(30000),
+      })
+      .strict()
+      .prefault({}),
+    attributes: z
+      .object({
+        /** Record url.query (off: queries often carry secrets). */
+        url_query: z.boolean().default(false),
+      })
+      .strict()
+      .prefault({}),
+    ebpf: z
+      .object({
+        capture_mode: z.enum(['auto', 'fentry', 'kprobe', 'tracepoint']).default('auto'),
+        socket_lookup: z.enum(['auto', 'sock-length-tracepoints', 'fd-table']).default('auto'),
+        /** Payload bytes copied per send/receive; the true length is always reported. */
+        capture_size: z.number().int().min(0).max(16384).default(4096),
+        ring_buffer_size: z
+          .number()
+          .int()
+          .min(1 << 16)
+          .max(1 << 30)
+          .refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' })
+          .default(16 << 20),
+        /** Wake userspace when this many bytes wait (else on the drain timer). */
+        wakeup_bytes: z.number().int().positive().default(256 << 10),
+        /** Drain the ring buffer at least this often (ms). */
+        drain_interval: milliseconds.min(1).max(1000).default(20),
+      })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.output<typeof configSchema>;
+export type ConfigInput = z.input<typeof configSchema>;
+export type SelectorConfig = z.output<typeof selector>;

@@ -1,0 +1,80 @@
+/**
+ * Plain data types between the connection layer and the protocol parsers.
+ * Parsers are pure (ARCHITECTURE decision 5): bytes and kernel timestamps
+ * in, transactions and parse errors out; no I/O, no timers, no globals.
+ */
+
+/** Which way bytes flow on a connection, in protocol terms. */
+export type FlowDirection = 'toServer' | 'toClient';
+
+/**
+ * One run of bytes the application moved in one call, as the kernel saw it.
+ * Only a prefix may have been captured: `data.length <= length`. Parsers
+ * must account for all `length` bytes and skip what they did not get.
+ */
+export interface Chunk {
+  /** The captured prefix of the run. */
+  readonly data: Uint8Array;
+  /** True number of bytes moved. */
+  readonly length: number;
+  /** Kernel monotonic time (ns) when the first byte moved. */
+  readonly tsFirst: number;
+  /** Kernel monotonic time (ns) when the last byte moved. */
+  readonly tsLast: number;
+}
+
+/** A header as seen on the wire; the name is lower-cased. */
+export type Header = readonly [name: string, value: string];
+
+/** One request with its response: what spans are made from. */
+export interface HttpTransaction {
+  /** 'HTTP/1.0', 'HTTP/1.1' (later 'HTTP/2'). */
+  readonly protocol: string;
+  readonly method: string;
+  /** Request target as sent: origin-form path and query, or absolute-form. */
+  readonly target: string;
+  readonly requestHeaders: readonly Header[];
+  /** Body bytes of the request (after de-chunking framing). */
+  readonly requestBodySize: number;
+  /** Kernel ns: first and last byte of the request. */
+  readonly requestStart: number;
+  readonly requestEnd: number;
+  /** Final (non-1xx) status code. */
+  readonly status: number;
+  readonly responseHeaders: readonly Header[];
+  readonly responseBodySize: number;
+  /** Kernel ns: first and last byte of the final response. */
+  readonly responseStart: number;
+  readonly responseEnd: number;
+  /**
+   * Set when the end of the response was not seen as framed (body framing
+   * lost in uncaptured bytes, or cut by the connection closing): the end
+   * time is the last byte seen, and body sizes may be short.
+   */
+  readonly truncated: boolean;
+}
+
+/** Why a parser lost its place. Counted per protocol and code. */
+export interface ParseError {
+  readonly code: string;
+  readonly direction: FlowDirection;
+  readonly detail?: string;
+}
+
+/** What a parser hands back after being fed. */
+export interface ParseOutput {
+  readonly transactions: HttpTransaction[];
+  readonly errors: ParseError[];
+}
+
+/** A stateful parser for one connection, both directions. */
+export interface ConnectionParser {
+  /** Feed the next chunk of one direction, in order. Never throws. */
+  push(direction: FlowDirection, chunk: Chunk): void;
+  /** That direction has ended (EOF, FIN, connection closed) at `ts`. */
+  end(direction: FlowDirection, ts: number): void;
+  /** Take what has completed since the last call. */
+  drain(): ParseOutput;
+  /** Requests waiting for their response: bounded, counted when dropped. */
+  readonly pending: number;
+}

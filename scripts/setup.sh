@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# Installs what is missing on a Debian 12 machine (as root), then builds.
+#   scripts/setup.sh          what `sonde run` needs
+#   scripts/setup.sh --test   and what the tests drive (servers, clients)
+# Safe to run again: it only installs what is absent and rebuilds what changed.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+say() { printf '\033[1m[setup]\033[0m %s\n' "$*" >&2; }
+
+if [ "$(id -u)" -ne 0 ]; then
+  say "run as root: Sonde loads BPF programs, and this installs Debian packages"
+  exit 1
+fi
+
+node_major=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null || echo 0)
+if [ "$node_major" -lt 20 ]; then
+  say "Node.js 20 or newer is needed (found: $(node --version 2>/dev/null || echo none))"
+  exit 1
+fi
+
+# Build: clang (BPF target), bpftool (vmlinux.h, static linking), libbpf
+# headers; run: libbpf1 (loaded through koffi).
+packages=(clang llvm make libbpf-dev libbpf1 bpftool)
+if [ "$want_test" = 1 ]; then
+  # Test peers: real servers and clients, and capsh to drop privileges.
+  packages+=(curl nginx-light python3 libcap2-bin iproute2)
+fi
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  say "installing Debian packages: ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# tracefs: tracepoints are attached through it.
+if [ ! -d /sys/kernel/tracing/events ] && [ ! -d /sys/kernel/debug/tracing/events ]; then
+  say "mounting tracefs at /sys/kernel/tracing"
+  mount -t tracefs nodev /sys/kernel/tracing
+fi
+
+# npm packages, when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+say "building (BPF objects and TypeScript)"
+npm run --silent build

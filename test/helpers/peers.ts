@@ -1,0 +1,163 @@
+/**
+ * Real servers and clients for the integration tests: python3 -m
+ * http.server, a Node http server, nginx from Debian, curl, a Node client.
+ * Servers listen on free loopback ports and are stopped by the caller.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { ROOT } from './sonde.js';
+import { waitFor } from './wait.js';
+
+const run = promisify(execFile);
+
+export interface Peer {
+  readonly pid: number;
+  readonly port: number;
+  readonly dir: string;
+  stop(): Promise<void>;
+}
+
+function canConnect(port: number, host: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = connect({ port, host }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on('error', () => resolve(false));
+  });
+}
+
+async function listening(child: ChildProcess, port: number, host: string, name: string): Promise<void> {
+  let up = false;
+  await waitFor(() => {
+    if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);
+    void canConnect(port, host).then((ok) => (up = up || ok));
+    return up;
+  }, `${name} to listen on ${host}:${port}`, 10_000, 50);
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  return () =>
+    new Promise((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      child.once('exit', () => resolve());
+      child.kill('SIGTERM');
+    });
+}
+
+/** A directory of files to serve: index.html, a 1 MiB file. */
+export function webRoot(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-www-'));
+  chmodSync(dir, 0o755);
+  writeFileSync(join(dir, 'index.html'), '<html><body>hello from a file</body></html>\n');
+  writeFileSync(join(dir, 'big.bin'), Buffer.alloc(1 << 20, 0x62));
+  return dir;
+}
+
+export async function startPython(port: number, env: NodeJS.ProcessEnv = {}): Promise<Peer> {
+  const dir = webRoot();
+  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  await listening(child, port, '127.0.0.1', 'python3 http.server');
+  return { pid: child.pid!, port, dir, stop: stopper(child) };
+}
+
+export async function startNodeServer(port: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<Peer> {
+  const child = spawn(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), host], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  await listening(child, port, host === '::' ? '::1' : host, 'node server');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
+/** nginx (master and one worker) serving a web root on IPv4 and IPv6 loopback. */
+export async function startNginx(port: number): Promise<Peer> {
+  const dir = webRoot();
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  chmodSync(tmp, 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process on;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  sendfile on;
+  keepalive_timeout 30s;
+  server {
+    listen 127.0.0.1:${port};
+    listen [::1]:${port};
+    root ${dir};
+  }
+}
+`,
+  );
+  const child = spawn('nginx', ['-c', conf, '-e', 'stderr'], { stdio: 'ignore' });
+  await listening(child, port, '127.0.0.1', 'nginx');
+  return { pid: child.pid!, port, dir, stop: stopper(child) };
+}
+
+export interface CurlResult {
+  readonly url: string;
+  readonly status: number;
+  readonly localPort: number;
+  readonly localIp: string;
+  /** Seconds, as curl measured the whole transfer. */
+  readonly timeTotal: number;
+  readonly sizeDownload: number;
+}
+
+/** curl one or more URLs (one connection when the host is the same); one result per URL. */
+export async function curl(urls: string[], extra: string[] = []): Promise<CurlResult[]> {
+  const outputs = urls.flatMap((u) => ['-o', '/dev/null', u]);
+  const { stdout } = await run('curl', ['-s', '-w', '%{json}\\n', ...extra, ...outputs]);
+  return stdout
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const j = JSON.parse(line) as Record<string, string | number>;
+      return {
+        url: String(j.url_effective),
+        status: Number(j.http_code),
+        localPort: Number(j.local_port),
+        localIp: String(j.local_ip),
+        timeTotal: Number(j.time_total),
+        sizeDownload: Number(j.size_download),
+      };
+    });
+}
+
+export interface NodeClientResult {
+  readonly url: string;
+  readonly status: number;
+  readonly size: number;
+  readonly localPort: number;
+  readonly durationNs: number;
+}
+
+export async function nodeClient(urls: string[], env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; results: NodeClientResult[] }> {
+  const child = spawn(process.execPath, [join(ROOT, 'test/peers/node-client.mjs'), ...urls], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  const code = await new Promise<number | null>((r) => child.on('exit', r));
+  if (code !== 0) throw new Error(`node client exited ${code}`);
+  return { pid: child.pid!, results: out.trim().split('\n').map((l) => JSON.parse(l) as NodeClientResult) };
+}

@@ -1,0 +1,98 @@
+/**
+ * Runs the real `./sonde run` as a child process with the JSON printer,
+ * and collects the spans it prints and the logs it writes.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { waitFor } from './wait.js';
+
+export const ROOT = join(import.meta.dirname, '../..');
+
+export interface PrintedSpan {
+  name: string;
+  kind: 'SERVER' | 'CLIENT' | 'INTERNAL';
+  traceId: string;
+  spanId: string;
+  parentSpanId: string;
+  startTimeUnixNano: string;
+  endTimeUnixNano: string;
+  status: { code: 'UNSET' | 'OK' | 'ERROR'; message?: string };
+  attributes: Record<string, string | number | boolean>;
+  resource: Record<string, string | number | boolean>;
+}
+
+export interface LogLine {
+  level: number;
+  msg: string;
+  [key: string]: unknown;
+}
+
+export function durationNs(s: PrintedSpan): number {
+  return Number(BigInt(s.endTimeUnixNano) - BigInt(s.startTimeUnixNano));
+}
+
+export class SondeProcess {
+  readonly spans: PrintedSpan[] = [];
+  readonly logs: LogLine[] = [];
+  readonly stderr: string[] = [];
+  exitCode: number | null = null;
+  private readonly exited: Promise<number>;
+
+  constructor(readonly child: ChildProcess) {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      if (line.trim()) this.spans.push(JSON.parse(line) as PrintedSpan);
+    });
+    createInterface({ input: child.stderr! }).on('line', (line) => {
+      this.stderr.push(line);
+      try {
+        this.logs.push(JSON.parse(line) as LogLine);
+      } catch {
+        // not a log line (e.g. a config error message)
+      }
+    });
+    this.exited = new Promise((resolve) => child.on('exit', (code, signal) => {
+      this.exitCode = code ?? (signal ? 128 : -1);
+      resolve(this.exitCode);
+    }));
+  }
+
+  /** Resolves when capture has started; rejects if sonde exits first. */
+  async ready(timeoutMs = 20_000): Promise<void> {
+    await waitFor(() => {
+      if (this.exitCode !== null) throw new Error(`sonde exited ${this.exitCode}:\n${this.stderr.join('\n')}`);
+      return this.logs.find((l) => l.msg === 'sonde capturing');
+    }, 'sonde to start capturing', timeoutMs);
+  }
+
+  spansWhere(pred: (s: PrintedSpan) => boolean): PrintedSpan[] {
+    return this.spans.filter(pred);
+  }
+
+  /** Wait until `count` spans match, then a little longer to catch extras. */
+  async waitForSpans(pred: (s: PrintedSpan) => boolean, count: number, timeoutMs = 10_000): Promise<PrintedSpan[]> {
+    await waitFor(() => this.spansWhere(pred).length >= count, `${count} matching spans (have ${this.spansWhere(pred).length})`, timeoutMs);
+    return this.spansWhere(pred);
+  }
+
+  async stop(signal: NodeJS.Signals = 'SIGINT', timeoutMs = 15_000): Promise<number> {
+    if (this.exitCode === null) this.child.kill(signal);
+    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
+    const code = await this.exited;
+    clearTimeout(timer);
+    return code;
+  }
+
+  wait(): Promise<number> {
+    return this.exited;
+  }
+}
+
+export function startSonde(args: string[], env: NodeJS.ProcessEnv = {}): SondeProcess {
+  const child = spawn(join(ROOT, 'sonde'), ['run', '--print', 'json', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, OTEL_EBPF_LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  return new SondeProcess(child);
+}

@@ -1,0 +1,73 @@
+/**
+ * The TypeScript decoder and the C header agree (ARCHITECTURE decision 4):
+ * every struct of bpf/sonde.h is compiled for the BPF target and its BTF
+ * sizes and member offsets compared with collector/ebpf/abi.ts; the built
+ * objects keep their settings at offset 0 of .rodata, where userspace writes.
+ */
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { Layout } from '../../collector/ebpf/abi.js';
+
+const ROOT = join(import.meta.dirname, '../..');
+
+interface BtfMember { name: string; bits_offset: number }
+interface BtfType { id: number; kind: string; name?: string; size?: number; members?: BtfMember[]; vars?: Array<{ type_id: number; offset: number }> }
+
+function btfOf(object: string): BtfType[] {
+  return (JSON.parse(execFileSync('bpftool', ['btf', 'dump', 'file', object, '-j'], { encoding: 'utf8' })) as { types: BtfType[] }).types;
+}
+
+function compileHeader(): BtfType[] {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-abi-'));
+  const src = join(dir, 'abi.c');
+  writeFileSync(
+    src,
+    `typedef unsigned char __u8; typedef unsigned short __u16; typedef unsigned int __u32;
+typedef int __s32; typedef unsigned long long __u64;
+#include "sonde.h"
+struct all { struct sonde_data_event d; struct sonde_conn_event c; struct sonde_state_event s;
+  struct sonde_proc_event p; struct sonde_config g; struct sonde_conn_info i; } all;\n`,
+  );
+  const obj = join(dir, 'abi.o');
+  execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', join(ROOT, 'bpf'), '-c', src, '-o', obj]);
+  return btfOf(obj);
+}
+
+function layoutOf(types: BtfType[], name: string): { size: number; offsets: Record<string, number> } {
+  const t = types.find((x) => x.kind === 'STRUCT' && x.name === name);
+  if (!t) throw new Error(`struct ${name} not in BTF`);
+  return { size: t.size!, offsets: Object.fromEntries(t.members!.map((m) => [m.name, m.bits_offset / 8])) };
+}
+
+describe('event ABI', () => {
+  const types = compileHeader();
+  const cases: Array<[string, Record<string, number>]> = [
+    ['sonde_event_header', Layout.header],
+    ['sonde_tuple', Layout.tuple],
+    ['sonde_data_event', Layout.data],
+    ['sonde_conn_event', Layout.conn],
+    ['sonde_state_event', Layout.state],
+    ['sonde_proc_event', Layout.proc],
+    ['sonde_config', Layout.config],
+    ['sonde_conn_info', Layout.connInfo],
+  ];
+  it.each(cases)('%s matches abi.ts', (name, expected) => {
+    const actual = layoutOf(types, name);
+    for (const [field, offset] of Object.entries(expected)) {
+      if (field === 'size') expect(actual.size, `${name} size`).toBe(offset);
+      else expect(actual.offsets[field], `${name}.${field}`).toBe(offset);
+    }
+  });
+
+  it.each(['tracepoint', 'kprobe', 'fentry'])('sonde-%s.bpf.o keeps sonde_cfg at .rodata offset 0', (mode) => {
+    const objTypes = btfOf(join(ROOT, 'dist/bpf', `sonde-${mode}.bpf.o`));
+    const rodata = objTypes.find((t) => t.kind === 'DATASEC' && t.name === '.rodata');
+    const cfgVar = objTypes.find((t) => t.kind === 'VAR' && t.name === 'sonde_cfg');
+    expect(cfgVar).toBeDefined();
+    expect(rodata?.size).toBe(Layout.config.size);
+    expect(rodata?.vars?.find((v) => v.type_id === cfgVar!.id)?.offset).toBe(0);
+  });
+});
