@@ -15,9 +15,11 @@
 static __always_inline int enter_call(__u8 op, __u32 fd)
 {
 	__u64 id = bpf_get_current_pid_tgid();
+	__u32 tgid = id >> 32;
 	struct sonde_inflight in = {};
 
-	if (!pid_traced(id >> 32))
+	/* Sonde's own connects are followed too, only to be named (conn_opened). */
+	if (!pid_traced(tgid) && !(op == SONDE_OP_CONNECT && tgid == sonde_cfg.self_pid))
 		return 0;
 	in.ts = bpf_ktime_get_ns();
 	in.fd = fd;
@@ -34,7 +36,8 @@ static __always_inline void conn_opened(struct sock *sk, __u8 role)
 	struct sonde_conn_event *ev;
 
 	/* Overwrite: a recycled struct sock must not inherit the old state. */
-	bpf_map_update_elem(&conns, &skp, &ci, BPF_ANY);
+	if (role != SONDE_ROLE_SELF)
+		bpf_map_update_elem(&conns, &skp, &ci, BPF_ANY);
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		count(SONDE_CNT_DROP_CONTROL, 1);
@@ -67,7 +70,11 @@ static __always_inline int exit_call(__u8 op, long ret)
 		fd = ret; /* accept returns the new socket */
 	}
 	sk = sock_from_fd(fd);
-	if (sk)
+	if (!sk)
+		return 0;
+	if ((id >> 32) == sonde_cfg.self_pid)
+		conn_opened(sk, SONDE_ROLE_SELF);
+	else
 		conn_opened(sk, op == SONDE_OP_CONNECT ? SONDE_ROLE_CLIENT : SONDE_ROLE_SERVER);
 	return 0;
 }

@@ -33,6 +33,7 @@ enum sonde_role {
 	SONDE_ROLE_UNKNOWN = 0, /* socket seen first mid-stream (opened before Sonde) */
 	SONDE_ROLE_CLIENT = 1,  /* the process called connect() */
 	SONDE_ROLE_SERVER = 2,  /* the process got it from accept() */
+	SONDE_ROLE_SELF = 3,    /* Sonde's own connect(): its peer must not be traced */
 };
 
 /* Which probe produced a data record. */

@@ -7,11 +7,13 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/schema.js';
-import { ConnectionTracker } from './conn/ConnectionTracker.js';
+import { ConnectionTracker, type ObservedTransaction } from './conn/ConnectionTracker.js';
+import { decodeEndpoints } from './conn/endpoints.js';
 import type { Selector } from './discovery/selectors.js';
 import { compileGlob, parsePortSet, portsOf, type PortSet } from './discovery/selectors.js';
+import { OwnSockets } from './discovery/ownSockets.js';
 import { ProcessRegistry } from './discovery/ProcessRegistry.js';
-import { Counter, EventType, Verdict, type DecodeError, type KernelEvent } from './ebpf/abi.js';
+import { Counter, EventType, Role, Verdict, type DecodeError, type KernelEvent } from './ebpf/abi.js';
 import type { ModeChoice } from './ebpf/captureMode.js';
 import { KernelCapture } from './ebpf/KernelCapture.js';
 import { KernelClock } from './ebpf/KernelClock.js';
@@ -58,7 +60,10 @@ export class Collector {
   private readonly clock = new KernelClock();
   private readonly resources: ServiceResources;
   private readonly timers: NodeJS.Timeout[] = [];
+  private readonly ownSockets = new OwnSockets();
   private lastCounters: number[] = [];
+  private readonly lastExport: Array<{ exported: number; failed: number; dropped: number }> = [];
+  private readonly exportFailing: boolean[] = [];
   readonly stats: CollectorStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, parseErrors: new Map() };
 
   constructor(private readonly deps: CollectorDeps) {
@@ -133,7 +138,8 @@ export class Collector {
           if (this.registry.isTraced(ev.pid)) this.tracker.onData(ev);
           break;
         case EventType.ConnOpen:
-          if (this.registry.isTraced(ev.pid)) this.tracker.onOpen(ev);
+          if (ev.role === Role.Self) this.ownSockets.add(decodeEndpoints(ev.tuple).local.port);
+          else if (this.registry.isTraced(ev.pid)) this.tracker.onOpen(ev);
           break;
         case EventType.ConnState:
           this.tracker.onState(ev);
@@ -158,7 +164,12 @@ export class Collector {
   }
 
   private emitSpans(): void {
-    const out = this.tracker.drain();
+    let out = this.tracker.drain();
+    if (out.transactions.some((t) => this.isOwnPeer(t))) {
+      for (const t of out.transactions) if (this.isOwnPeer(t)) this.tracker.ignoreConnection(t.sock);
+      const extra = this.tracker.drain();
+      out = { transactions: out.transactions.filter((t) => !this.isOwnPeer(t)), errors: out.errors, ignore: [...out.ignore, ...extra.ignore] };
+    }
     for (const req of out.ignore) this.capture?.ignoreConnection(req.sock, req.role);
     for (const e of out.errors) {
       const key = `${e.protocol}:${e.code}`;
@@ -175,10 +186,19 @@ export class Collector {
     for (const sink of this.deps.sinks) sink.emit(spans);
   }
 
+  /** A transaction whose peer is Sonde itself: the receiving end of our own exports. */
+  private isOwnPeer(t: ObservedTransaction): boolean {
+    return t.role === 'server' && this.ownSockets.has(t.endpoints.remote.address, t.endpoints.remote.port);
+  }
+
   private applyVerdicts(changes: ReadonlyArray<{ pid: number; verdict: number }>): void {
     const capture = this.capture;
     if (!capture) return;
     for (const c of changes) {
+      if (c.verdict === Verdict.Trace && !this.registry.traceAll) {
+        const f = this.registry.factsOf(c.pid);
+        this.deps.log.info({ pid: c.pid, exe: f?.exePath || f?.exeName }, 'process selected');
+      }
       // Absent from the map means the kernel's default for this mode.
       const isDefault = (c.verdict === Verdict.Trace) === this.registry.traceAll;
       if (isDefault) capture.clearVerdict(c.pid);
@@ -200,11 +220,22 @@ export class Collector {
       );
     }
     this.lastCounters = now;
-    for (const sink of this.deps.sinks) {
-      if (sink.stats.dropped > 0 || sink.stats.failed > 0) {
-        this.deps.log.debug({ export: sink.stats }, 'export problems so far');
+    this.deps.sinks.forEach((sink, i) => {
+      const last = this.lastExport[i] ?? { exported: 0, failed: 0, dropped: 0 };
+      const failed = sink.stats.failed - last.failed;
+      const dropped = sink.stats.dropped - last.dropped;
+      if (failed > 0 || dropped > 0) {
+        this.exportFailing[i] = true;
+        this.deps.log.warn(
+          { failedSpans: failed, droppedSpans: dropped, queued: sink.queued, error: sink.stats.lastError },
+          'span export failing; capture continues, and the spans that could not be sent are counted',
+        );
+      } else if (this.exportFailing[i] && sink.stats.exported > last.exported) {
+        this.exportFailing[i] = false;
+        this.deps.log.info({ exportedSpans: sink.stats.exported }, 'span export recovered');
       }
-    }
+      this.lastExport[i] = { ...sink.stats };
+    });
   }
 
   /** Kernel counters (enum sonde_counter), summed over CPUs. */
@@ -234,8 +265,15 @@ export class Collector {
         records: this.stats.records,
         batches: this.stats.batches,
         spans: this.stats.spans,
-        lostDataRecords: counters[Counter.DropData] ?? 0,
-        lostControlRecords: counters[Counter.DropControl] ?? 0,
+        kernel: {
+          dataRecords: counters[Counter.DataRecords] ?? 0,
+          dataBytes: counters[Counter.DataBytes] ?? 0,
+          capturedBytes: counters[Counter.CapturedBytes] ?? 0,
+          ignoredConnectionRecords: counters[Counter.IgnoredConn] ?? 0,
+          lostDataRecords: counters[Counter.DropData] ?? 0,
+          lostControlRecords: counters[Counter.DropControl] ?? 0,
+          untrackedCalls: counters[Counter.DropInflight] ?? 0,
+        },
         parseErrors: Object.fromEntries(this.stats.parseErrors),
         export: this.deps.sinks.map((s) => s.stats),
       },

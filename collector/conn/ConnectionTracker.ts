@@ -34,6 +34,8 @@ export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
 /** A transaction and the connection it was seen on. */
 export interface ObservedTransaction {
   readonly tx: HttpTransaction;
+  /** The connection (kernel struct sock address). */
+  readonly sock: bigint;
   readonly pid: number;
   readonly role: 'client' | 'server';
   readonly endpoints: Endpoints;
@@ -233,6 +235,12 @@ export class ConnectionTracker {
     return null;
   }
 
+  /** Stop following a connection: not a protocol we parse, or not one to report. */
+  ignoreConnection(sock: bigint): void {
+    const conn = this.conns.get(sock);
+    if (conn && conn.protocol !== 'ignored') this.ignore(conn);
+  }
+
   private ignore(conn: Connection): void {
     conn.protocol = 'ignored';
     conn.parser = null;
@@ -245,6 +253,7 @@ export class ConnectionTracker {
     for (const tx of transactions) {
       this.out.transactions.push({
         tx,
+        sock: conn.sock,
         pid: conn.pid,
         role: conn.role === Role.Client ? 'client' : 'server',
         endpoints: conn.endpoints,

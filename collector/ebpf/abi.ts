@@ -16,7 +16,8 @@ export const EventType = {
 } as const;
 
 export const Direction = { Egress: 0, Ingress: 1 } as const;
-export const Role = { Unknown: 0, Client: 1, Server: 2 } as const;
+/** Self: Sonde's own connect, reported so its peer's spans can be dropped. */
+export const Role = { Unknown: 0, Client: 1, Server: 2, Self: 3 } as const;
 export type RoleValue = (typeof Role)[keyof typeof Role];
 export const Source = { Syscall: 0, Kprobe: 1 } as const;
 export const DataFlags = { Eof: 1, ReadFailed: 2 } as const;

@@ -5,11 +5,11 @@
  * method-dependent framing) is the sink's business.
  */
 import type { Chunk, Header } from '../types.js';
-import { CR, LF, findHeadEnd, findLf, lineEnd } from './bytes.js';
+import { findHeadEnd, findLf, lineEnd } from './bytes.js';
 import { ChunkedDecoder } from './chunked.js';
 import { NO_BODY, type Framing } from './framing.js';
 import { HeadBuffer } from './HeadBuffer.js';
-import { parseHeaderLines } from './headers.js';
+import { INCOMPLETE, parseHeaderLines } from './headers.js';
 import type { Http1Limits, Http1Stats } from './limits.js';
 import {
   matchRequestStart,
@@ -53,6 +53,12 @@ export interface MessageSink {
 
 export type Role = 'request' | 'response';
 
+interface ParsedHead {
+  /** Index just past the head's empty line. */
+  readonly end: number;
+  readonly head: MessageHead;
+}
+
 /** Looking for a plausible message start (on joining, and after an error). */
 const SEEK = 0;
 /** In sync: the next byte starts a message. */
@@ -68,6 +74,9 @@ const DONE = 6;
 
 /** Room for a method or status, two spaces, the version and CRLF around the target. */
 const START_LINE_SLACK = 64;
+
+const LF = 0x0a;
+const CR = 0x0d;
 
 /** The body's end after framing was lost in chunked coding: "0\r\n\r\n". */
 const LAST_CHUNK = [0x30, CR, LF, CR, LF];
@@ -230,11 +239,10 @@ export class MessageReader {
     const prev = this.acc.length;
     if (prev === 0) {
       // The usual case: the whole head in one chunk, parsed in place.
-      const end = findHeadEnd(data, pos, captured);
-      if (end >= 0) {
-        if (end - pos > max) return this.failHead('header-too-large', `over ${max} bytes`, pos + 1, false);
-        return this.finishHead(data, pos, end, end, pos + 1, false);
-      }
+      const limit = Math.min(captured, pos + max);
+      const parsed = this.parseHead(data, pos, limit);
+      if (parsed !== undefined) return this.headParsed(parsed, 0, pos + 1, false);
+      if (limit < captured) return this.failHead('header-too-large', `over ${max} bytes`, pos + 1, false);
     }
     const n = Math.min(captured - pos, max - prev);
     this.acc.append(data, pos, pos + n);
@@ -244,9 +252,9 @@ export class MessageReader {
     // every chunk start is taken to be).
     const failAt = prev === 0 ? pos + 1 : pos;
     const failLineStart = prev !== 0;
-    if (prev > 0) {
-      const end = findHeadEnd(bytes, Math.max(0, prev - 3), bytes.length);
-      if (end >= 0) return this.finishHead(bytes, 0, end, pos + end - prev, failAt, failLineStart);
+    if (prev > 0 && findHeadEnd(bytes, Math.max(0, prev - 3), bytes.length) >= 0) {
+      const parsed = this.parseHead(bytes, 0, bytes.length);
+      if (parsed !== undefined) return this.headParsed(parsed, pos - prev, failAt, failLineStart);
     }
     const bad = this.checkFirstLine(bytes, prev);
     if (bad !== undefined) return this.failHead(bad.code, bad.detail, failAt, failLineStart);
@@ -281,29 +289,29 @@ export class MessageReader {
       : parseStatusLine(bytes, from, to);
   }
 
-  /** Parses the complete head in bytes[from, end) and starts its body; returns where to go on. */
-  private finishHead(
-    bytes: Uint8Array,
-    from: number,
-    end: number,
-    next: number,
-    failAt: number,
-    failLineStart: boolean,
-  ): number {
-    const lf = findLf(bytes, from, end);
+  /** Parses the head starting at `from`: undefined if it does not end before `to`. */
+  private parseHead(bytes: Uint8Array, from: number, to: number): ParsedHead | LineError | undefined {
+    const lf = findLf(bytes, from, to);
+    if (lf < 0) return undefined;
     const line = this.parseStartLine(bytes, from, lineEnd(bytes, from, lf));
-    if ('code' in line) return this.failHead(line.code, line.detail, failAt, failLineStart);
+    if ('code' in line) return line;
     // A valid start line is evidence enough: from here on failures count.
     this.tentative = false;
     const headers: Header[] = [];
-    const bad = parseHeaderLines(bytes, lf + 1, end, this.limits.maxHeaders, false, headers);
-    if (bad !== undefined) return this.failHead(bad.code, bad.detail, failAt, failLineStart);
+    const end = parseHeaderLines(bytes, lf + 1, to, this.limits.maxHeaders, headers);
+    if (typeof end !== 'number') return end;
+    return end === INCOMPLETE ? undefined : { end, head: toHead(line, headers) };
+  }
+
+  /** Hands a parsed head on and starts its body; returns where the chunk goes on (`offset` maps head indexes to it). */
+  private headParsed(parsed: ParsedHead | LineError, offset: number, failAt: number, failLineStart: boolean): number {
+    if ('code' in parsed) return this.failHead(parsed.code, parsed.detail, failAt, failLineStart);
     this.acc.reset();
     this.lastTs = this.tsLast;
-    const framing = this.sink.head(toHead(line, headers), this.startTs, false);
+    const framing = this.sink.head(parsed.head, this.startTs, false);
     if (framing === undefined) this.resync(true);
     else this.beginBody(framing);
-    return next;
+    return parsed.end + offset;
   }
 
   /** The head runs into uncaptured bytes: hand on what was captured of it. */
@@ -318,8 +326,9 @@ export class MessageReader {
       }
       return;
     }
+    // The fields before the cut (and before any bad line) are kept.
     const headers: Header[] = [];
-    parseHeaderLines(bytes, lf + 1, bytes.length, this.limits.maxHeaders, true, headers);
+    parseHeaderLines(bytes, lf + 1, bytes.length, this.limits.maxHeaders, headers);
     this.acc.reset();
     this.lastTs = this.tsLast;
     const framing = this.sink.head(toHead(line, headers), this.startTs, true);

@@ -1,13 +1,10 @@
 /**
- * Byte constants and the one string decoder the HTTP/1 parser uses.
+ * Line scanning and the one string decoder the HTTP/1 parser uses.
  */
 import { Buffer } from 'node:buffer';
 
-export const HT = 0x09;
-export const LF = 0x0a;
-export const CR = 0x0d;
-export const SP = 0x20;
-export const COLON = 0x3a;
+const LF = 0x0a;
+const CR = 0x0d;
 
 // Buffer's native latin1 decoder accepts any Uint8Array as `this` and is
 // several times faster than TextDecoder for the short strings of a head.

@@ -3,7 +3,6 @@
  * and finds where the body ends, including over uncaptured bytes inside
  * chunk data.
  */
-import { CR, HT, LF, SP } from './bytes.js';
 import type { LineError } from './startLine.js';
 
 /** `gap`: a size line or the trailers fell in uncaptured bytes, so the end is unknowable. */
@@ -19,7 +18,12 @@ const DATA_LF = 6;
 const TRAILER_START = 7; // start of a trailer line or of the final empty line
 const TRAILER_LINE = 8;
 const TRAILER_LF = 9; // LF of the final empty line
+const SIZE_WS = 10; // whitespace after the size: only extensions or the line end may follow
 
+const HT = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
 const SEMICOLON = 0x3b;
 
 /** 13 significant hex digits stay below 2^53, so sizes stay exact numbers. */
@@ -112,14 +116,11 @@ export class ChunkedDecoder {
           if (this.digits > 0 || h > 0) this.digits++;
           if (this.digits > MAX_SIZE_DIGITS) return this.fail('bad-chunk-size', 'size too large');
           this.size = this.size * 16 + h;
-        } else if (c === SEMICOLON || c === SP || c === HT) {
-          this.state = EXT;
-          this.lineBytes = 0;
-        } else if (c === CR) this.state = SIZE_LF;
-        else if (c === LF) this.endSizeLine();
-        else return this.fail('bad-chunk-size', 'bad byte in size line');
+        } else return this.afterSize(c);
         return true;
       }
+      case SIZE_WS:
+        return this.afterSize(c);
       case EXT:
         if (c === LF) this.endSizeLine();
         else if (++this.lineBytes > this.maxLineBytes) return this.fail('bad-chunk-size', 'extensions too long');
@@ -150,6 +151,18 @@ export class ChunkedDecoder {
         this.status = 'done';
         return true;
     }
+  }
+
+  /** A byte after the size digits: BWS, then extensions or the line end (RFC 9112 section 7.1.1). */
+  private afterSize(c: number): boolean {
+    if (c === SP || c === HT) this.state = SIZE_WS;
+    else if (c === SEMICOLON) {
+      this.state = EXT;
+      this.lineBytes = 0;
+    } else if (c === CR) this.state = SIZE_LF;
+    else if (c === LF) this.endSizeLine();
+    else return this.fail('bad-chunk-size', 'bad byte in size line');
+    return true;
   }
 
   /** Trailers are skipped, not kept: spans are built from the head. */

@@ -2,10 +2,14 @@
  * Is this the start of HTTP/1? Run on the first chunk of every connection,
  * to learn which side is the client and to stop capturing other protocols.
  */
-import { CR, LF, SP, findLf, lineEnd } from './bytes.js';
+import { findLf, lineEnd } from './bytes.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import { commonMethod } from './methods.js';
 import { matchRequestStart, matchResponseStart, parseRequestLine } from './startLine.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
 
 export type Http1Detection = 'request' | 'response' | 'no' | 'more';
 

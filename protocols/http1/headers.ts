@@ -2,16 +2,26 @@
  * Header field lines (RFC 9112 section 5) into Header tuples.
  */
 import type { Header } from '../types.js';
-import { COLON, HT, SP, findLf, latin1, lineEnd } from './bytes.js';
-import { TCHAR } from './methods.js';
+import { latin1 } from './bytes.js';
+import { headerName } from './headerNames.js';
+import { tokenCharTable } from './methods.js';
 import type { LineError } from './startLine.js';
 
+const HT = 0x09;
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
+const COLON = 0x3a;
 const DEL = 0x7f;
+const TCHAR = tokenCharTable();
+
+/** What parseHeaderLines returns when `to` comes before the empty line. */
+export const INCOMPLETE = -1;
 
 /**
- * Parses field lines from bytes[from, to) into `out` until the empty line or
- * `to`. With `partial` (a head cut by uncaptured bytes) a last line without
- * its LF is ignored and the first bad line ends parsing without an error.
+ * Parses field lines from bytes[from, to) into `out` up to the empty line
+ * that ends the head, and returns the index just past it; INCOMPLETE if
+ * `to` comes first (the lines before it are in `out`), or an error.
  *
  * Names are lower-cased and values trimmed of OWS. An obs-fold line is
  * joined to the previous value with one SP, as RFC 9112 section 5.2 lets a
@@ -22,53 +32,57 @@ export function parseHeaderLines(
   from: number,
   to: number,
   maxHeaders: number,
-  partial: boolean,
   out: Header[],
-): LineError | undefined {
+): number | LineError {
   let p = from;
   while (p < to) {
-    let lf = findLf(bytes, p, to);
-    if (lf < 0) {
-      if (partial) return undefined;
-      lf = to;
+    const first = bytes[p];
+    if (first === LF) return p + 1;
+    if (first === CR) {
+      if (p + 1 === to) return INCOMPLETE;
+      if (bytes[p + 1] === LF) return p + 2;
     }
-    const e = lineEnd(bytes, p, lf);
-    if (e === p) return undefined;
-    const error = parseLine(bytes, p, e, maxHeaders, out);
-    if (error !== undefined) return partial ? undefined : error;
+    let valueStart: number;
+    let name: string | undefined;
+    if (first === SP || first === HT) valueStart = p;
+    else {
+      let i = p;
+      while (i < to && TCHAR[bytes[i] ?? 0] === 1) i++;
+      if (i === to) return INCOMPLETE;
+      if (i === p || bytes[i] !== COLON) return { code: 'bad-header', detail: 'field name' };
+      if (out.length >= maxHeaders) return { code: 'too-many-headers', detail: `more than ${maxHeaders}` };
+      name = headerName(bytes, p, i);
+      valueStart = i + 1;
+    }
+    // One pass finds the line end and checks the value has no control bytes (NUL, bare CR...).
+    let k = valueStart;
+    let c = 0;
+    while (k < to) {
+      c = bytes[k] ?? 0;
+      if (c < SP ? c !== HT : c === DEL) break;
+      k++;
+    }
+    let lf: number;
+    if (k === to || (c === CR && k + 1 === to)) return INCOMPLETE;
+    if (c === LF) lf = k;
+    else if (c === CR && bytes[k + 1] === LF) lf = k + 1;
+    else return { code: 'bad-header', detail: 'control byte in value' };
+    const value = fieldValue(bytes, valueStart, k);
+    if (name !== undefined) out.push([name, value]);
+    else {
+      const last = out.length - 1;
+      const prev = out[last];
+      if (prev === undefined) return { code: 'bad-header', detail: 'fold before any field' };
+      out[last] = [prev[0], prev[1] === '' ? value : value === '' ? prev[1] : `${prev[1]} ${value}`];
+    }
     p = lf + 1;
   }
-  return undefined;
+  return INCOMPLETE;
 }
 
-function parseLine(bytes: Uint8Array, p: number, e: number, maxHeaders: number, out: Header[]): LineError | undefined {
-  const first = bytes[p];
-  if (first === SP || first === HT) {
-    const last = out.length - 1;
-    const prev = out[last];
-    if (prev === undefined) return { code: 'bad-header', detail: 'fold before any field' };
-    const value = fieldValue(bytes, p, e);
-    if (value === undefined) return { code: 'bad-header', detail: 'control byte in value' };
-    out[last] = [prev[0], prev[1] === '' ? value : value === '' ? prev[1] : `${prev[1]} ${value}`];
-    return undefined;
-  }
-  let i = p;
-  while (i < e && TCHAR[bytes[i] ?? 0] === 1) i++;
-  if (i === p || i === e || bytes[i] !== COLON) return { code: 'bad-header', detail: 'field name' };
-  const value = fieldValue(bytes, i + 1, e);
-  if (value === undefined) return { code: 'bad-header', detail: 'control byte in value' };
-  if (out.length >= maxHeaders) return { code: 'too-many-headers', detail: `more than ${maxHeaders}` };
-  out.push([latin1(bytes, p, i).toLowerCase(), value]);
-  return undefined;
-}
-
-/** The OWS-trimmed value in bytes[s, e), or undefined if it holds a control byte (NUL, bare CR...). */
-function fieldValue(bytes: Uint8Array, s: number, e: number): string | undefined {
+/** The value in bytes[s, e) without leading and trailing OWS. */
+function fieldValue(bytes: Uint8Array, s: number, e: number): string {
   while (s < e && (bytes[s] === SP || bytes[s] === HT)) s++;
   while (e > s && (bytes[e - 1] === SP || bytes[e - 1] === HT)) e--;
-  for (let k = s; k < e; k++) {
-    const c = bytes[k] ?? 0;
-    if ((c < SP && c !== HT) || c === DEL) return undefined;
-  }
   return latin1(bytes, s, e);
 }

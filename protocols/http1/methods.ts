@@ -4,15 +4,19 @@
  * that may be the middle of a body.
  */
 
-/** tchar per RFC 9110 section 5.6.2, indexed by byte. */
-export const TCHAR: Uint8Array = (() => {
+/**
+ * 1 for each tchar (RFC 9110 section 5.6.2), indexed by byte. Modules that
+ * scan tokens build their own: a module-local table is read directly in
+ * loops, with no import binding to go through on every byte.
+ */
+export function tokenCharTable(): Uint8Array {
   const t = new Uint8Array(256);
   for (let c = 0x30; c <= 0x39; c++) t[c] = 1;
   for (let c = 0x41; c <= 0x5a; c++) t[c] = 1;
   for (let c = 0x61; c <= 0x7a; c++) t[c] = 1;
   for (const ch of "!#$%&'*+-.^_`|~") t[ch.charCodeAt(0)] = 1;
   return t;
-})();
+}
 
 export const COMMON_METHODS = [
   'GET',
@@ -41,13 +45,4 @@ export function commonMethod(bytes: Uint8Array, from: number, to: number): strin
     if (i === len) return m.name;
   }
   return undefined;
-}
-
-/** Longest method token accepted when hunting for a request start. */
-export const MAX_SEEK_METHOD = 20;
-/** Shortest unknown method token accepted when hunting for a request start. */
-export const MIN_SEEK_METHOD = 3;
-
-export function isUpper(c: number | undefined): boolean {
-  return c !== undefined && c >= 0x41 && c <= 0x5a;
 }

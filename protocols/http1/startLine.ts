@@ -2,8 +2,8 @@
  * Request lines and status lines (RFC 9112 sections 3 and 4): recognising
  * their first bytes cheaply, and parsing a whole line.
  */
-import { latin1, SP, CR, LF } from './bytes.js';
-import { commonMethod, isUpper, MAX_SEEK_METHOD, MIN_SEEK_METHOD, TCHAR } from './methods.js';
+import { latin1 } from './bytes.js';
+import { commonMethod, tokenCharTable } from './methods.js';
 
 /** Whether bytes can start a message: 'more' means all bytes so far fit. */
 export type StartMatch = 'yes' | 'no' | 'more';
@@ -25,7 +25,15 @@ export interface LineError {
 
 /** Bound on any method token: real ones are short, and it lets garbage fail early. */
 const MAX_METHOD = 32;
+/** Longest method token accepted when hunting for a request start. */
+const MAX_SEEK_METHOD = 20;
+/** Shortest unknown method token accepted when hunting for a request start. */
+const MIN_SEEK_METHOD = 3;
 
+const TCHAR = tokenCharTable();
+const LF = 0x0a;
+const CR = 0x0d;
+const SP = 0x20;
 const H = 0x48;
 const T = 0x54;
 const P = 0x50;
@@ -39,6 +47,10 @@ const LOWER_P = 0x70;
 const DEL = 0x7f;
 const HTTP_1_DOT = [H, T, T, P, SLASH, ONE, DOT];
 const HTTP_LOWER = [LOWER_H, LOWER_T, LOWER_T, LOWER_P];
+
+function isUpper(c: number | undefined): boolean {
+  return c !== undefined && c >= 0x41 && c <= 0x5a;
+}
 
 function isDigit(c: number | undefined): boolean {
   return c !== undefined && c >= 0x30 && c <= 0x39;

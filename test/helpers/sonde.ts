@@ -3,6 +3,8 @@
  * and collects the spans it prints and the logs it writes.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { waitFor } from './wait.js';
@@ -95,4 +97,12 @@ export function startSonde(args: string[], env: NodeJS.ProcessEnv = {}): SondePr
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return new SondeProcess(child);
+}
+
+/** Write a YAML config file for one test and return its path. */
+export function configFile(yaml: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-config-'));
+  const path = join(dir, 'sonde.yaml');
+  writeFileSync(path, yaml);
+  return path;
 }

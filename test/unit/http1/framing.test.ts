@@ -151,6 +151,27 @@ describe('Http1Parser framing', () => {
     expect(denied.errors).toEqual([]);
   });
 
+  it('goes on as HTTP/1 when an Upgrade request gets an ordinary response', () => {
+    const h = new Harness();
+    h.toServer('GET /maybe HTTP/1.1\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAAQCAAAAAAIAAAAA\r\n\r\n');
+    h.toClient(OK('not upgraded'));
+    h.toServer(GET('/next'));
+    h.toClient(OK('n'));
+    expect(h.transactions.map((t) => [t.target, t.status])).toEqual([
+      ['/maybe', 200],
+      ['/next', 200],
+    ]);
+    expect(h.errors).toEqual([]);
+  });
+
+  it('reads a response with a transfer coding but no chunked to the close', () => {
+    const h = new Harness();
+    h.toServer(GET('/gz'));
+    h.toClient('HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 2\r\n\r\n\x1f\x8b\x08\x00');
+    h.end('toClient');
+    expect(h.transactions.map((t) => [t.responseBodySize, t.truncated])).toEqual([[4, false]]);
+  });
+
   it('reads no body for 204 and 304, whatever their headers say', () => {
     const h = new Harness();
     h.toServer(GET('/a') + GET('/b'));

@@ -1,0 +1,103 @@
+/**
+ * The capture paths this kernel can run: tracepoint mode with the
+ * socket found through the task's file table (the path of kernels
+ * without sock_*_length), a small capture size with true lengths
+ * preserved, and kprobe mode verified by this kernel but refused at
+ * attach (no CONFIG_KPROBES here), so `run` reports it.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Verdict } from '../../collector/ebpf/abi.js';
+import { KernelCapture } from '../../collector/ebpf/KernelCapture.js';
+import { probeKernelFeatures } from '../../collector/ebpf/features.js';
+import { setLibbpfPrint } from '../../collector/ebpf/libbpf.js';
+import { curl, startNodeServer, type Peer } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
+import { durationNs, ROOT, startSonde } from '../helpers/sonde.js';
+
+let server: Peer;
+
+beforeAll(async () => {
+  server = await startNodeServer(await freePort());
+});
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+describe('tracepoint mode, sockets found through the task file table', () => {
+  it('gives the same spans as the sock_*_length path', async () => {
+    const sonde = startSonde(['--open-port', String(server.port), '--socket-lookup', 'fd-table']);
+    try {
+      await sonde.ready();
+      expect(sonde.logs.find((l) => l.msg === 'sonde capturing')).toMatchObject({ mode: 'tracepoint', socketLookup: 'fd-table' });
+      const results = await curl([`http://127.0.0.1:${server.port}/`, `http://127.0.0.1:${server.port}/status/404`]);
+      const spans = await sonde.waitForSpans((s) => s.attributes['client.port'] === results[0]!.localPort, 2);
+      expect(spans.map((s) => [s.attributes['url.path'], s.attributes['http.response.status_code']]).sort()).toEqual([
+        ['/', 200],
+        ['/status/404', 404],
+      ]);
+      for (const s of spans) expect(durationNs(s)).toBeLessThanOrEqual(results[0]!.timeTotal * 1e9 + results[1]!.timeTotal * 1e9);
+    } finally {
+      await sonde.stop();
+    }
+  });
+});
+
+describe('capture size', () => {
+  it('copies at most --capture-size bytes per call, and the true lengths still frame the bodies', async () => {
+    const sonde = startSonde(['--open-port', String(server.port), '--capture-size', '256']);
+    try {
+      await sonde.ready();
+      const body = 'y'.repeat(100_000);
+      const results = await curl(
+        [`http://127.0.0.1:${server.port}/echo`, `http://127.0.0.1:${server.port}/big`, `http://127.0.0.1:${server.port}/status/202`],
+        ['--data-binary', body],
+      );
+      const spans = await sonde.waitForSpans((s) => s.attributes['client.port'] === results[0]!.localPort, 3);
+      const byPath = Object.fromEntries(spans.map((s) => [s.attributes['url.path'], s]));
+      expect(byPath['/echo']!.attributes['http.request.body.size']).toBe(100_000);
+      expect(byPath['/big']!.attributes['http.response.body.size']).toBe(1 << 20);
+      expect(byPath['/status/202']!.attributes['http.response.status_code']).toBe(202);
+      expect(spans.every((s) => s.name === 'POST')).toBe(true);
+    } finally {
+      await sonde.stop();
+    }
+    const kernel = sonde.logs.find((l) => l.msg === 'sonde stopped')!['kernel'] as { dataBytes: number; capturedBytes: number; dataRecords: number };
+    expect(kernel.dataBytes).toBeGreaterThan(3 * 100_000 + (1 << 20));
+    expect(kernel.capturedBytes).toBeLessThanOrEqual(256 * kernel.dataRecords);
+    expect(kernel.capturedBytes).toBeLessThan(kernel.dataBytes / 100);
+  });
+});
+
+describe('kprobe mode on a kernel without kprobes', () => {
+  it('its programs pass this kernel verifier; attaching is what is refused', () => {
+    setLibbpfPrint(null);
+    const features = probeKernelFeatures(join(ROOT, 'dist/bpf'));
+    expect(features.kprobes.ok).toBe(false);
+    const capture = KernelCapture.load({
+      bpfDir: join(ROOT, 'dist/bpf'),
+      choice: { mode: 'kprobe', socketLookup: null, reason: 'test' },
+      tcpSendpage: features.tcpSendpage,
+      captureSize: 4096,
+      selfPid: process.pid,
+      wakeupBytes: 1 << 16,
+      defaultVerdict: Verdict.Ignore,
+      ringBufferSize: 1 << 20,
+      drainIntervalMs: 20,
+    });
+    expect(capture).toBeInstanceOf(KernelCapture);
+    const loaded = capture as KernelCapture;
+    const failure = loaded.attach(() => {});
+    expect(failure?.program).toMatch(/^sonde_k(r)?p_tcp_/);
+    expect(failure?.error.message).toContain('attach');
+    loaded.close();
+  });
+
+  it('`run --capture-mode kprobe` says why it cannot, and exits', async () => {
+    const sonde = startSonde(['--capture-mode', 'kprobe']);
+    expect(await sonde.wait()).toBe(4);
+    expect(sonde.stderr.join('\n')).toContain('capture mode kprobe unavailable');
+    expect(sonde.stderr.join('\n')).toContain('CONFIG_KPROBES');
+  });
+});

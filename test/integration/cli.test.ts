@@ -1,0 +1,100 @@
+/**
+ * The `sonde` command as users meet it: doctor on this kernel, run
+ * without the privileges it needs, configuration mistakes, and signals.
+ */
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { configFile, ROOT, startSonde } from '../helpers/sonde.js';
+import { waitFor } from '../helpers/wait.js';
+
+const exec = promisify(execFile);
+const SONDE = join(ROOT, 'sonde');
+
+async function sondeCmd(args: string[], env: NodeJS.ProcessEnv = {}, wrap: string[] = []): Promise<{ code: number; stdout: string; stderr: string }> {
+  const [cmd, ...rest] = wrap.length ? [...wrap, SONDE, ...args] : [SONDE, ...args];
+  try {
+    const { stdout, stderr } = await exec(cmd!, rest, { env: { ...process.env, ...env }, cwd: ROOT });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** Run under capsh with these capabilities dropped from the bounding and effective sets. */
+const withoutCaps = (caps: string): string[] => ['capsh', `--drop=${caps}`, '--'];
+
+describe('sonde doctor', () => {
+  it('reports this kernel: tracepoints yes, kprobes and fentry no, and the mode run would use', async () => {
+    const text = await sondeCmd(['doctor']);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/BTF\s+yes/);
+    expect(text.stdout).toMatch(/kprobes\s+no .*CONFIG_KPROBES/);
+    expect(text.stdout).toMatch(/fentry\s+no .*load refused/);
+    expect(text.stdout).toMatch(/Capture mode: tracepoint/);
+
+    const json = await sondeCmd(['doctor', '--json']);
+    const report = JSON.parse(json.stdout) as {
+      ready: boolean;
+      features: Record<string, { ok: boolean; detail: string }>;
+      captureMode: { mode: string; socketLookup: string };
+      capabilities: { missing: string[] };
+    };
+    expect(report.ready).toBe(true);
+    expect(report.features['tracepoints']!.ok).toBe(true);
+    expect(report.features['ring buffer']!.ok).toBe(true);
+    expect(report.features['uprobes']!.ok).toBe(true);
+    expect(report.features['kprobes']!.ok).toBe(false);
+    expect(report.features['fentry']!.ok).toBe(false);
+    expect(report.captureMode).toMatchObject({ mode: 'tracepoint', socketLookup: 'sock-length-tracepoints' });
+    expect(report.capabilities.missing).toEqual([]);
+  });
+
+  it('without privileges says what is missing and is not ready', async () => {
+    const r = await sondeCmd(['doctor', '--json'], {}, withoutCaps('cap_bpf,cap_perfmon,cap_sys_admin'));
+    expect(r.code).toBe(1);
+    const report = JSON.parse(r.stdout) as { ready: boolean; capabilities: { missing: string[] }; features: Record<string, { ok: boolean }> };
+    expect(report.ready).toBe(false);
+    expect(report.capabilities.missing).toEqual(['CAP_BPF', 'CAP_PERFMON']);
+    expect(report.features['tracepoints']!.ok).toBe(false);
+  });
+});
+
+describe('sonde run without privileges', () => {
+  it('exits non-zero naming the missing capabilities', async () => {
+    const r = await sondeCmd(['run'], {}, withoutCaps('cap_bpf,cap_perfmon,cap_sys_admin,cap_sys_ptrace'));
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain('missing capabilities: CAP_BPF, CAP_PERFMON, CAP_SYS_PTRACE');
+  });
+});
+
+describe('configuration mistakes', () => {
+  const cases: Array<[string, string[], NodeJS.ProcessEnv, RegExp]> = [
+    ['a bad port range in the environment', [], { OTEL_EBPF_OPEN_PORT: '80-' }, /discovery\.instrument\.0\.open_ports: "80-" is not a port or a range.*from env OTEL_EBPF_OPEN_PORT/],
+    ['a capture size too large on the command line', ['--capture-size', '100000'], {}, /ebpf\.capture_size: .*<=16384.*got 100000, from flag --capture-size/],
+    ['an unknown protocol', [], { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, /otel_traces_export\.protocol: .*got "http\/json", from env OTEL_EXPORTER_OTLP_PROTOCOL/],
+    ['a malformed endpoint', [], { OTEL_EXPORTER_OTLP_ENDPOINT: 'localhost 4317' }, /otel_traces_export\.endpoint: .*from env OTEL_EXPORTER_OTLP_ENDPOINT/],
+    ['an unknown key in the file', ['--config', configFile('ebpf:\n  capture_sise: 10\n')], {}, /ebpf\.capture_sise: Unrecognized key.*from file/],
+    ['a ring buffer that is not a power of two', ['--config', configFile('ebpf:\n  ring_buffer_size: 100000\n')], {}, /ebpf\.ring_buffer_size: must be a power of two \(got 100000, from file/],
+    ['a file that is not YAML', ['--config', configFile('ebpf: [\n')], {}, /\(file\): not valid YAML/],
+  ];
+  it.each(cases)('%s: exit code 2 and a message naming the key', async (_what, args, env, message) => {
+    const r = await sondeCmd(['run', ...args], env);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('signals', () => {
+  it('a second signal exits at once', async () => {
+    const sonde = startSonde([]);
+    await sonde.ready();
+    sonde.child.kill('SIGINT');
+    await waitFor(() => sonde.logs.find((l) => l.msg.startsWith('SIGINT')), 'the first signal to be taken');
+    sonde.child.kill('SIGINT');
+    expect(await sonde.wait()).toBe(130);
+    expect(sonde.logs.find((l) => l.msg === 'SIGINT again: exiting now')).toBeDefined();
+  });
+});
