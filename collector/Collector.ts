@@ -13,7 +13,7 @@ import type { Selector } from './discovery/selectors.js';
 import { compileGlob, parsePortSet, portsOf, type PortSet } from './discovery/selectors.js';
 import { OwnSockets } from './discovery/ownSockets.js';
 import { ProcessRegistry } from './discovery/ProcessRegistry.js';
-import { Counter, EventType, Role, Verdict, type DecodeError, type KernelEvent } from './ebpf/abi.js';
+import { Counter, EventType, Role, Verdict, type DecodeError, type KernelEvent, type VerdictValue } from './ebpf/abi.js';
 import type { ModeChoice } from './ebpf/captureMode.js';
 import { KernelCapture } from './ebpf/KernelCapture.js';
 import { KernelClock } from './ebpf/KernelClock.js';
@@ -147,7 +147,7 @@ export class Collector {
         case EventType.ProcExec:
           this.emitSpans(); // spans of the old image first
           this.resources.forget(ev.pid);
-          this.registry.onExec(ev.pid, ev.comm);
+          this.registry.onExec(ev.pid, ev.comm, ev.verdict as VerdictValue);
           break;
         case EventType.ProcExit:
           this.emitSpans();

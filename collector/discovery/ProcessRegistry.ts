@@ -91,13 +91,23 @@ export class ProcessRegistry {
     return this.takeChanges();
   }
 
-  /** Pick up processes whose exec record was lost. */
+  /**
+   * Pick up processes whose exec record was lost, and forget those gone
+   * (the kernel reports exits of traced processes only).
+   */
   rescan(): void {
-    for (const pid of this.source.listPids()) if (!this.judged.has(pid)) this.judge(pid, undefined);
+    const alive = new Set(this.source.listPids());
+    for (const pid of alive) if (!this.judged.has(pid)) this.judge(pid, undefined);
+    for (const pid of this.judged) if (!alive.has(pid)) this.onExit(pid);
   }
 
-  /** A new image: judge it again. `comm` names it if it is gone before /proc can be read. */
-  onExec(pid: number, comm: string): void {
+  /**
+   * A new image: judge it again. `kernelVerdict` is what the kernel set on
+   * exec (pending, under selectors); `comm` names the process if it is
+   * gone before /proc can be read.
+   */
+  onExec(pid: number, comm: string, kernelVerdict: VerdictValue): void {
+    this.verdicts.set(pid, kernelVerdict);
     const facts = this.source.readProcess(pid);
     this.facts.set(
       pid,
@@ -108,6 +118,7 @@ export class ProcessRegistry {
 
   /** The kernel traced `pid` because it listened or connected on `port`. */
   onPort(pid: number, port: number): void {
+    this.verdicts.set(pid, Verdict.Trace);
     this.judge(pid, new Set([port]));
   }
 

@@ -109,13 +109,14 @@ export class Http1Parser implements ConnectionParser {
     this.toClient.release();
     if (this.queue.length >= this.limits.maxPending) {
       this.error('pending-overflow', 'toServer', `${this.queue.length} requests unanswered`);
-      const oldest = this.queue.shift();
-      if (oldest !== undefined) oldest.dropped = true;
+      this.dropOldest();
     }
     this.requestsSeen++;
     const ex = newExchange(head, startTs);
     this.queue.push(ex);
-    const framing = cut ? { code: 'gap-in-headers', detail: 'request head not captured' } : requestFraming(head.method, head.headers);
+    const framing = cut
+      ? { code: 'gap-in-headers', detail: 'request head not captured' }
+      : requestFraming(head.method, head.headers);
     if ('code' in framing) {
       // The server will answer it: keep its place so the answer is not paired with the next request.
       this.error(framing.code, 'toServer', framing.detail);
@@ -134,9 +135,9 @@ export class Http1Parser implements ConnectionParser {
     ex.requestEnd = endTs;
     ex.requestDone = true;
     if (truncated) ex.truncated = true;
+    // The final response came before the request ended: no pause is needed.
+    if (ex.status !== 0) this.toServer.resume();
     if (ex.responseDone) this.emit(ex);
-    // The final response came before the request ended: nothing to wait for.
-    else if (ex.status !== 0) this.toServer.resume();
   }
 
   private requestDropped(code: string, detail: string): false {

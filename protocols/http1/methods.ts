@@ -18,7 +18,7 @@ export function tokenCharTable(): Uint8Array {
   return t;
 }
 
-export const COMMON_METHODS = [
+const COMMON_METHODS = [
   'GET',
   'HEAD',
   'POST',

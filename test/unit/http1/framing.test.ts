@@ -164,6 +164,23 @@ describe('Http1Parser framing', () => {
     expect(h.errors).toEqual([]);
   });
 
+  it('skips what the client sends while an Upgrade is undecided, then looks for the next request', () => {
+    const h = new Harness();
+    h.toServer('GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
+    h.toServer('\x81\x85early frame');
+    h.toClient('HTTP/1.1 403 Forbidden\r\nContent-Length: 0\r\n\r\n');
+    // Out of sync: the rest of the early frame may follow.
+    h.toServer('rest of frame\r\n');
+    h.toServer(GET('/after'));
+    h.toClient(OK('a'));
+    expect(h.transactions.map((t) => [t.target, t.status])).toEqual([
+      ['/ws', 403],
+      ['/after', 200],
+    ]);
+    expect(h.parser.stats.skippedBytes).toBe(13 + 15);
+    expect(h.errors).toEqual([]);
+  });
+
   it('reads a response with a transfer coding but no chunked to the close', () => {
     const h = new Harness();
     h.toServer(GET('/gz'));
@@ -260,16 +277,32 @@ describe('Http1Parser framing', () => {
     ]);
   });
 
-  it('accepts bare LF line endings', () => {
+  it('accepts bare LF line endings, whole or split', () => {
+    const request = 'GET /lf HTTP/1.1\nHost: a\n\n';
+    const response = 'HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nab\n0\n\n';
+    for (const piece of [1000, 1]) {
+      const h = new Harness();
+      for (let i = 0; i < request.length; i += piece) h.toServer(request.slice(i, i + piece));
+      for (let i = 0; i < response.length; i += piece) h.toClient(response.slice(i, i + piece));
+      h.toServer(GET('/next'));
+      h.toClient(OK(''));
+      expect(h.transactions.map((t) => [t.target, t.responseBodySize])).toEqual([
+        ['/lf', 2],
+        ['/next', 0],
+      ]);
+      expect(h.errors).toEqual([]);
+    }
+  });
+
+  it('ignores empty lines before a request, as servers do', () => {
     const h = new Harness();
-    h.toServer('GET /lf HTTP/1.1\nHost: a\n\n');
-    h.toClient('HTTP/1.1 200 OK\nTransfer-Encoding: chunked\n\n2\nab\n0\n\n');
-    h.toServer(GET('/next'));
+    h.toServer('POST /form HTTP/1.1\r\nContent-Length: 3\r\n\r\na=1\r\n');
     h.toClient(OK(''));
-    expect(h.transactions.map((t) => [t.target, t.responseBodySize])).toEqual([
-      ['/lf', 2],
-      ['/next', 0],
-    ]);
+    h.toServer(`\r\n${GET('/next')}`);
+    h.toClient(OK('n'));
+    expect(h.transactions.map((t) => t.target)).toEqual(['/form', '/next']);
+    expect(h.errors).toEqual([]);
+    expect(h.parser.stats.resyncs).toBe(0);
   });
 
   describe('split anywhere', () => {

@@ -81,6 +81,17 @@ describe('Http1Parser with uncaptured bytes where framing is', () => {
     expect(h.errors).toEqual([]);
   });
 
+  it('an interim response head cut: counted, and the final response still pairs', () => {
+    const h = new Harness();
+    h.toServer('POST /up HTTP/1.1\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n');
+    const interim = 'HTTP/1.1 100 Continue\r\nX-Inter';
+    h.toClient(interim, interim.length + 6);
+    h.toServer('ok');
+    h.toClient(OK('done'));
+    expect(h.codes).toEqual(['gap-in-headers']);
+    expect(h.transactions.map((t) => [t.status, t.requestBodySize, t.truncated])).toEqual([[200, 2, false]]);
+  });
+
   it('a request head cut: dropped with an error, and its response is not paired with the next', () => {
     const h = new Harness();
     const captured = 'POST /upload HTTP/1.1\r\nHost: a\r\nContent-Le';

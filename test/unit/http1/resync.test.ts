@@ -88,6 +88,18 @@ describe('Http1Parser joining mid-stream and resynchronising', () => {
     expect(h.transactions.map((t) => t.target)).toEqual(['/1', '/2']);
   });
 
+  it('rejects malformed status lines', () => {
+    for (const line of ['HTTP/1.1 2000 OK', 'HTTP/1.1 20 OK', 'HTTP/2.0 200 OK', 'HTTP/1.1 099 Low', 'HTTP/1.1 200\tOK']) {
+      const h = new Harness();
+      h.toServer(GET('/0'));
+      h.toClient(OK('0'));
+      h.toServer(GET('/1'));
+      h.toClient(`${line}\r\nContent-Length: 0\r\n\r\n`);
+      expect(h.codes).toEqual(['bad-start-line']);
+      expect(h.parser.pending).toBe(0);
+    }
+  });
+
   it('recovers from a broken response at the next status line', () => {
     const h = new Harness();
     h.toServer(GET('/1'));

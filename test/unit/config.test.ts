@@ -1,0 +1,64 @@
+/** One configuration from defaults, a YAML file, the environment and flags, in that order. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { formatIssues, loadConfig, type ConfigIssue, type LoadedConfig } from '../../config/load.js';
+
+function yaml(text: string): string {
+  const p = join(mkdtempSync(join(tmpdir(), 'sonde-cfg-')), 'c.yaml');
+  writeFileSync(p, text);
+  return p;
+}
+
+function ok(r: LoadedConfig | ConfigIssue[]): LoadedConfig {
+  if (Array.isArray(r)) throw new Error(formatIssues(r));
+  return r;
+}
+
+describe('configuration', () => {
+  it('defaults', () => {
+    const { config } = ok(loadConfig({}, {}));
+    expect(config.trace_printer).toBe('auto');
+    expect(config.discovery.instrument).toEqual([]);
+    expect(config.discovery.default_exclude_instrument.map((s) => s.exe_path)).toContain('*/jaeger');
+    expect(config.ebpf).toMatchObject({ capture_mode: 'auto', capture_size: 4096, ring_buffer_size: 16 << 20 });
+    expect(config.otel_traces_export).toMatchObject({ schedule_delay: 5000, max_queue_size: 2048, headers: {} });
+    expect(config.attributes.url_query).toBe(false);
+  });
+
+  it('file < environment < flags, and each value knows its source', () => {
+    const file = yaml('log_level: warn\nebpf:\n  capture_size: 1000\n  capture_mode: tracepoint\notel_traces_export:\n  endpoint: http://file:4318\n');
+    const { config, sources } = ok(
+      loadConfig({ OTEL_EBPF_CONFIG_PATH: file, SONDE_CAPTURE_SIZE: '2000', OTEL_EXPORTER_OTLP_ENDPOINT: 'http://env:4318' }, { 'capture-size': '3000' }),
+    );
+    expect(config.log_level).toBe('warn');
+    expect(config.ebpf.capture_mode).toBe('tracepoint');
+    expect(config.ebpf.capture_size).toBe(3000);
+    expect(config.otel_traces_export.endpoint).toBe('http://env:4318');
+    expect(sources.get('log_level')).toBe(`file ${file}`);
+    expect(sources.get('ebpf.capture_size')).toBe('flag --capture-size');
+    expect(sources.get('otel_traces_export.endpoint')).toBe('env OTEL_EXPORTER_OTLP_ENDPOINT');
+  });
+
+  it('the selector shortcuts form one selector, flags over environment', () => {
+    const { config } = ok(loadConfig({ OTEL_EBPF_OPEN_PORT: '80', OTEL_EBPF_AUTO_TARGET_EXE: '*/nginx' }, { 'open-port': '8080-8090' }));
+    expect(config.discovery.instrument).toEqual([{ open_ports: '8080-8090', exe_path: '*/nginx' }]);
+    expect(ok(loadConfig({ OTEL_EBPF_TARGET_PID: '12,13' }, {})).config.discovery.instrument).toEqual([{ target_pids: [12, 13] }]);
+  });
+
+  it('OTLP headers and durations in the forms the OpenTelemetry variables use', () => {
+    const { config } = ok(loadConfig({ OTEL_EXPORTER_OTLP_HEADERS: 'api-key=a%3Db, x-team = blue', OTEL_BSP_SCHEDULE_DELAY: '2s' }, {}));
+    expect(config.otel_traces_export.headers).toEqual({ 'api-key': 'a=b', 'x-team': 'blue' });
+    expect(config.otel_traces_export.schedule_delay).toBe(2000);
+  });
+
+  it('every mistake is reported with key, value, expectation and source', () => {
+    const r = loadConfig({ SONDE_CAPTURE_SIZE: 'lots', OTEL_EBPF_TRACE_PRINTER: 'yaml' }, {});
+    expect(Array.isArray(r)).toBe(true);
+    const issues = r as ConfigIssue[];
+    expect(issues.find((i) => i.key === 'ebpf.capture_size')).toMatchObject({ source: 'env SONDE_CAPTURE_SIZE' });
+    expect(issues.find((i) => i.key === 'trace_printer')).toMatchObject({ value: 'yaml', source: 'env OTEL_EBPF_TRACE_PRINTER' });
+    expect(formatIssues(issues)).toContain('config error: trace_printer:');
+  });
+});

@@ -1,0 +1,133 @@
+/**
+ * The connection layer: roles learned from the kernel or from the bytes,
+ * non-HTTP connections given up (and reported so the kernel stops copying
+ * them), recycled sockets, and the bounds on what it keeps.
+ */
+import { describe, expect, it } from 'vitest';
+import { ConnectionTracker } from '../../collector/conn/ConnectionTracker.js';
+import { DataFlags, Direction, EventType, Role, TcpState, type DataEvent } from '../../collector/ebpf/abi.js';
+
+function tuple(sport: number, dport: number): Uint8Array {
+  const b = new Uint8Array(40);
+  b.set([127, 0, 0, 1], 0);
+  b.set([127, 0, 0, 1], 16);
+  const v = new DataView(b.buffer);
+  v.setUint16(32, sport, true);
+  v.setUint16(34, dport, true);
+  v.setUint16(36, 2, true);
+  return b;
+}
+
+let clock = 1_000_000;
+function data(sock: bigint, direction: number, text: string, over: Partial<DataEvent> = {}): DataEvent {
+  const bytes = new TextEncoder().encode(text);
+  clock += 1000;
+  return {
+    type: EventType.Data,
+    ts: clock,
+    tsEnd: clock + 10,
+    pid: 100,
+    tid: 100,
+    sock,
+    tuple: tuple(8080, 40000),
+    length: bytes.length,
+    direction,
+    role: Role.Unknown,
+    source: 0,
+    flags: 0,
+    data: bytes,
+    ...over,
+  };
+}
+
+const REQ = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
+const RES = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
+
+describe('ConnectionTracker', () => {
+  it('a server connection known from accept(): request in, response out', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(1n, Direction.Ingress, REQ, { role: Role.Server }));
+    t.onData(data(1n, Direction.Egress, RES, { role: Role.Server }));
+    const out = t.drain();
+    expect(out.transactions).toHaveLength(1);
+    expect(out.transactions[0]).toMatchObject({ role: 'server', pid: 100, tx: { method: 'GET', target: '/a', status: 200 } });
+    expect(out.transactions[0]!.endpoints.local.port).toBe(8080);
+  });
+
+  it('learns the role from the bytes when the connection predates Sonde', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(2n, Direction.Egress, REQ)); // this process sends a request: it is the client
+    t.onData(data(2n, Direction.Ingress, RES));
+    expect(t.drain().transactions.map((x) => x.role)).toEqual(['client']);
+  });
+
+  it('joins mid-body: skips until a message starts, invents nothing', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(3n, Direction.Ingress, 'tail of some earlier body'));
+    t.onData(data(3n, Direction.Egress, 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n')); // response to a request we never saw
+    t.onData(data(3n, Direction.Ingress, REQ));
+    t.onData(data(3n, Direction.Egress, RES));
+    const out = t.drain();
+    expect(out.transactions.map((x) => [x.role, x.tx.target])).toEqual([['server', '/a']]);
+  });
+
+  it('gives up a connection that does not speak HTTP, and says so once', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(4n, Direction.Egress, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', { role: Role.Client })); // a TLS hello
+    t.onData(data(4n, Direction.Ingress, RES, { role: Role.Client }));
+    const out = t.drain();
+    expect(out.ignore).toEqual([{ sock: 4n, role: Role.Client }]);
+    expect(out.transactions).toEqual([]);
+    expect(t.stats.ignored).toBe(1);
+  });
+
+  it('a request line split into tiny first chunks is held until it can be judged', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(5n, Direction.Ingress, 'G', { role: Role.Server }));
+    t.onData(data(5n, Direction.Ingress, 'ET /split HTTP/1.1\r\n\r\n', { role: Role.Server }));
+    t.onData(data(5n, Direction.Egress, RES, { role: Role.Server }));
+    expect(t.drain().transactions.map((x) => x.tx.target)).toEqual(['/split']);
+  });
+
+  it('a recycled struct sock with another tuple is a new connection', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(6n, Direction.Ingress, REQ, { role: Role.Server }));
+    t.onData(data(6n, Direction.Egress, REQ, { role: Role.Client, tuple: tuple(40001, 9090) }));
+    t.onData(data(6n, Direction.Ingress, RES, { role: Role.Client, tuple: tuple(40001, 9090) }));
+    const out = t.drain();
+    expect(out.transactions.map((x) => [x.role, x.endpoints.remote.port])).toEqual([['client', 9090]]);
+    expect(t.stats.abandonedRequests).toBe(1);
+  });
+
+  it('a response delimited by the server closing ends at its last byte', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(7n, Direction.Egress, 'GET / HTTP/1.0\r\n\r\n', { role: Role.Client }));
+    const body = data(7n, Direction.Ingress, 'HTTP/1.0 200 OK\r\n\r\nall of it', { role: Role.Client });
+    t.onData(body);
+    expect(t.drain().transactions).toEqual([]);
+    t.onData(data(7n, Direction.Ingress, '', { role: Role.Client, flags: DataFlags.Eof, length: 0 }));
+    const [tx] = t.drain().transactions;
+    expect(tx?.tx.responseBodySize).toBe('all of it'.length);
+    expect(tx?.tx.responseEnd).toBe(body.tsEnd);
+  });
+
+  it('closed connections leave after their grace; the table never exceeds its bound', () => {
+    const t = new ConnectionTracker({ maxConnections: 3, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1000 });
+    for (let i = 0; i < 5; i++) t.onData(data(BigInt(100 + i), Direction.Ingress, REQ, { role: Role.Server }));
+    expect(t.size).toBe(3);
+    expect(t.stats.evicted).toBe(2);
+    t.onState({ type: EventType.ConnState, ts: clock, sock: 104n, oldState: TcpState.Established, newState: TcpState.Close });
+    t.sweep(clock + 500);
+    expect(t.size).toBe(3);
+    t.sweep(clock + 5000);
+    expect(t.size).toBe(2);
+  });
+
+  it('idle connections are dropped', () => {
+    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e6, maxDetectBytes: 1024, closeGraceNs: 1e9 });
+    t.onData(data(200n, Direction.Ingress, REQ, { role: Role.Server }));
+    t.sweep(clock + 2e6);
+    expect(t.size).toBe(0);
+    expect(t.stats.idleClosed).toBe(1);
+  });
+});
