@@ -156,6 +156,7 @@ export class Collector {
           break;
         case EventType.ProcPort:
           this.registry.onPort(ev.pid, ev.port);
+          if (this.registry.isTraced(ev.pid)) this.logSelected(ev.pid, { port: ev.port });
           break;
       }
     }
@@ -186,6 +187,11 @@ export class Collector {
     for (const sink of this.deps.sinks) sink.emit(spans);
   }
 
+  private logSelected(pid: number, why: { port?: number }): void {
+    const f = this.registry.factsOf(pid);
+    this.deps.log.info({ pid, exe: f?.exePath || f?.exeName, ...why }, 'process selected');
+  }
+
   /** A transaction whose peer is Sonde itself: the receiving end of our own exports. */
   private isOwnPeer(t: ObservedTransaction): boolean {
     return t.role === 'server' && this.ownSockets.has(t.endpoints.remote.address, t.endpoints.remote.port);
@@ -195,10 +201,7 @@ export class Collector {
     const capture = this.capture;
     if (!capture) return;
     for (const c of changes) {
-      if (c.verdict === Verdict.Trace && !this.registry.traceAll) {
-        const f = this.registry.factsOf(c.pid);
-        this.deps.log.info({ pid: c.pid, exe: f?.exePath || f?.exeName }, 'process selected');
-      }
+      if (c.verdict === Verdict.Trace && !this.registry.traceAll) this.logSelected(c.pid, {});
       // Absent from the map means the kernel's default for this mode.
       const isDefault = (c.verdict === Verdict.Trace) === this.registry.traceAll;
       if (isDefault) capture.clearVerdict(c.pid);

@@ -89,7 +89,10 @@ cp "$src/go.sum" go.sum
 chmod u+w go.sum
 
 # Static, stripped, reproducible: the tests only need it to run on this host.
-CGO_ENABLED=0 go build -mod=mod -trimpath -ldflags='-s -w' \
+# The version is stamped the way Jaeger's Makefile does, so its logs say which
+# Jaeger this is.
+CGO_ENABLED=0 go build -mod=mod -trimpath \
+  -ldflags="-s -w -X $JAEGER_MODULE/internal/version.latestVersion=v$JAEGER_V2_VERSION" \
   -o "$work/jaeger" "$JAEGER_MODULE/cmd/jaeger" >&2
 
 # Move into place atomically, so a reader never sees a half-written binary.

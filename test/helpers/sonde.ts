@@ -73,7 +73,14 @@ export class SondeProcess {
 
   /** Wait until `count` spans match, then a little longer to catch extras. */
   async waitForSpans(pred: (s: PrintedSpan) => boolean, count: number, timeoutMs = 10_000): Promise<PrintedSpan[]> {
-    await waitFor(() => this.spansWhere(pred).length >= count, `${count} matching spans (have ${this.spansWhere(pred).length})`, timeoutMs);
+    try {
+      await waitFor(() => this.spansWhere(pred).length >= count, `${count} matching spans`, timeoutMs);
+    } catch (e) {
+      const recent = this.spans.slice(-5).map((s) => `${s.kind} ${s.name} ${String(s.attributes['url.path'] ?? s.attributes['url.full'])} ${String(s.attributes['http.response.status_code'])} client.port=${String(s.attributes['client.port'])}`);
+      throw new Error(
+        `${(e as Error).message}: have ${this.spansWhere(pred).length} of ${this.spans.length} spans; last spans:\n  ${recent.join('\n  ')}\nsonde stderr (last 10 lines):\n  ${this.stderr.slice(-10).join('\n  ')}`,
+      );
+    }
     return this.spansWhere(pred);
   }
 

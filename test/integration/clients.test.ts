@@ -32,10 +32,13 @@ describe('client spans', () => {
     const [r] = await curl([`http://127.0.0.1:${server.port}/status/203?token=secret`]);
     const fromCurl = (s: { attributes: Record<string, unknown> }): boolean =>
       s.attributes['network.peer.port'] === r!.localPort || s.attributes['client.port'] === r!.localPort;
-    await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.resource['service.name'] === 'curl', 1);
+    // Other tests run curl at the same time: this one is the curl that called our server.
+    const ours = (s: { kind: string; resource: Record<string, unknown>; attributes: Record<string, unknown> }): boolean =>
+      s.kind === 'CLIENT' && s.resource['service.name'] === 'curl' && s.attributes['network.peer.port'] === server.port;
+    await sonde.waitForSpans(ours, 1);
     await sonde.waitForSpans((s) => s.kind === 'SERVER' && fromCurl(s), 1);
 
-    const clients = sonde.spansWhere((s) => s.kind === 'CLIENT' && s.resource['service.name'] === 'curl');
+    const clients = sonde.spansWhere(ours);
     expect(clients).toHaveLength(1);
     const c = clients[0]!;
     expect(c.name).toBe('GET');

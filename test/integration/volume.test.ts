@@ -5,6 +5,8 @@
  * on, and nothing crashes.
  */
 import { execFile } from 'node:child_process';
+import { chmodSync, copyFileSync, linkSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +26,25 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/**
+ * The load client runs as a hard link of node with a name of its own, so
+ * an exe selector picks it and no other Node process on the machine.
+ */
+function loadNode(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-load-'));
+  const path = join(dir, 'sonde-load-node');
+  try {
+    linkSync(process.execPath, path);
+  } catch {
+    copyFileSync(process.execPath, path);
+    chmodSync(path, 0o755);
+  }
+  return path;
+}
+const LOAD_NODE = loadNode();
+
 async function load(path: string, n: number, concurrency: number): Promise<{ ok: number; errors: number; pid: number }> {
-  const p = exec(process.execPath, [join(ROOT, 'test/peers/load-client.mjs'), `http://127.0.0.1:${server.port}${path}`, String(n), String(concurrency)], {
+  const p = exec(LOAD_NODE, [join(ROOT, 'test/peers/load-client.mjs'), `http://127.0.0.1:${server.port}${path}`, String(n), String(concurrency)], {
     env: { ...process.env, OTEL_SERVICE_NAME: 'load-client' },
   });
   const pid = p.child.pid!;
@@ -35,7 +54,7 @@ async function load(path: string, n: number, concurrency: number): Promise<{ ok:
 
 describe('10,000 requests', () => {
   it('become exactly 10,000 SERVER and 10,000 CLIENT spans, and no record is lost', async () => {
-    const sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${server.port}"\n    - exe_path: "*/node"\n`)]);
+    const sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${server.port}"\n    - exe_path: "*/sonde-load-node"\n`)]);
     let loadPid = 0;
     try {
       await sonde.ready();
