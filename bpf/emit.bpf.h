@@ -89,6 +89,7 @@ struct data_meta {
 	__u64 sk;
 	__u64 ts;
 	__u64 ts_end;
+	__u64 skip_to; /* stream position before which bytes are not copied */
 	struct sonde_tuple tuple;
 	__u8 direction;
 	__u8 role;
@@ -110,19 +111,22 @@ struct data_meta {
 		barrier_var(cap); /* keep the bound check for the verifier */      \
 		if (cap > (N))                                                     \
 			cap = (N);                                                 \
-		if (cap && bpf_probe_read_user(ev->data, cap, buf)) {             \
+		if (cap && bpf_probe_read_user(ev->data, cap, buf + skip)) {      \
 			cap = 0;                                                   \
 			flags |= SONDE_DATA_READ_FAILED;                           \
 		}                                                                  \
 		goto fill;                                                         \
 	}
 
-static __noinline int emit_data(const struct data_meta *m, const void *buf, __u32 len)
+/* A chunk of `len` bytes at stream position `pos`, its bytes at `buf`. */
+static __noinline int emit_data(const struct data_meta *m, const void *buf, __u32 len, __u64 pos)
 {
 	struct sonde_data_event *ev;
+	/* Body bytes userspace will skip are not copied: start at the next message. */
+	__u32 skip = m->skip_to > pos ? (m->skip_to - pos < len ? m->skip_to - pos : len) : 0;
 	/* 64-bit on purpose: a 32-bit copy lets clang check one register and
 	 * pass another to the helper, and the verifier loses the bound. */
-	__u64 cap = len < sonde_cfg.capture_size ? len : sonde_cfg.capture_size;
+	__u64 cap = len - skip < sonde_cfg.capture_size ? len - skip : sonde_cfg.capture_size;
 	__u8 flags = m->flags;
 
 	if (!buf)
@@ -138,14 +142,19 @@ fill:
 	fill_header(&ev->hdr, SONDE_EV_DATA, m->ts);
 	ev->sock = m->sk;
 	ev->ts_end = m->ts_end;
+	ev->pos = pos;
 	__builtin_memcpy(&ev->tuple, &m->tuple, sizeof(ev->tuple));
 	ev->len = len;
 	ev->captured = cap;
+	ev->offset = skip;
 	ev->direction = m->direction;
 	ev->role = m->role;
 	ev->source = m->source;
 	ev->flags = flags;
-	bpf_ringbuf_submit(ev, rb_flags());
+	/* A long read may hold a message head announcing a long body: wake
+	 * userspace now, so its hint (capture_from) lands before the read that
+	 * ends the body. Reads wholly inside a skipped body wake nobody. */
+	bpf_ringbuf_submit(ev, len > sonde_cfg.capture_size && skip < len ? BPF_RB_FORCE_WAKEUP : rb_flags());
 	count(SONDE_CNT_DATA_RECORDS, 1);
 	count(SONDE_CNT_DATA_BYTES, len);
 	count(SONDE_CNT_CAPTURED_BYTES, cap);
@@ -159,7 +168,7 @@ lost:
 /* One record per iovec, so each keeps its own true length; what lies beyond
  * SONDE_MAX_IOV iovecs goes out as one length-only record. */
 static __always_inline void emit_iov(const struct data_meta *m, const struct iovec *iov,
-				     __u32 iovcnt, __u32 total)
+				     __u32 iovcnt, __u32 total, __u64 pos)
 {
 	__u32 remaining = total;
 	struct iovec v;
@@ -173,11 +182,11 @@ static __always_inline void emit_iov(const struct data_meta *m, const struct iov
 		n = v.iov_len < remaining ? v.iov_len : remaining;
 		if (n == 0)
 			continue;
-		emit_data(m, v.iov_base, n);
+		emit_data(m, v.iov_base, n, pos + (total - remaining));
 		remaining -= n;
 	}
 	if (remaining)
-		emit_data(m, NULL, remaining);
+		emit_data(m, NULL, remaining, pos + (total - remaining));
 }
 
 /*
@@ -190,27 +199,38 @@ static __always_inline void emit_io(struct sock *sk, __u8 source, bool is_send, 
 {
 	__u64 skp = (__u64)sk;
 	struct sonde_conn_info *ci = conn_get(skp);
+	struct sonde_capture_from *from;
 	struct data_meta m = {};
 	__u64 now = bpf_ktime_get_ns();
+	__u8 dir = is_send ? SONDE_DIR_EGRESS : SONDE_DIR_INGRESS;
+	__u64 pos = 0;
 
 	if (ci && ci->ignored) {
 		count(SONDE_CNT_IGNORED_CONN, 1);
 		return;
 	}
+	if (ci) {
+		/* Not atomic: one direction of a TCP stream has one writer at a time. */
+		pos = ci->pos[dir & 1];
+		ci->pos[dir & 1] = pos + ret;
+	}
+	from = bpf_map_lookup_elem(&capture_from, &skp);
+	if (from)
+		m.skip_to = from->pos[dir & 1];
 	m.sk = skp;
 	m.ts = is_send ? ts_enter : now;
 	m.ts_end = now;
-	m.direction = is_send ? SONDE_DIR_EGRESS : SONDE_DIR_INGRESS;
+	m.direction = dir;
 	m.role = ci ? ci->role : SONDE_ROLE_UNKNOWN;
 	m.source = source;
 	read_tuple(sk, &m.tuple);
 	if (ret == 0) {
 		m.flags = SONDE_DATA_EOF;
-		emit_data(&m, NULL, 0);
+		emit_data(&m, NULL, 0, pos);
 	} else if (iovcnt) {
-		emit_iov(&m, buf, iovcnt, ret);
+		emit_iov(&m, buf, iovcnt, ret, pos);
 	} else {
-		emit_data(&m, buf, ret);
+		emit_data(&m, buf, ret, pos);
 	}
 }
 

@@ -66,6 +66,16 @@ SONDE_MAP struct {
 	__type(value, struct sonde_conn_info);
 } conns SEC(".maps");
 
+/* Where capture may start in each direction of a socket (struct
+ * sonde_capture_from). Written by userspace when a parser knows how much
+ * body is still to come; read by the data paths (emit_io). */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u64);
+	__type(value, struct sonde_capture_from);
+} capture_from SEC(".maps");
+
 enum sonde_io_op {
 	SONDE_OP_SEND = 1,
 	SONDE_OP_RECV = 2,

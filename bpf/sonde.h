@@ -96,22 +96,26 @@ struct sonde_event_header {
 
 /*
  * SONDE_EV_DATA, followed by `captured` payload bytes. `len` is the true
- * length moved by the call: parsers skip the (len - captured) bytes they
- * did not get. header.ts is when the bytes entered the syscall (sends) or
+ * length moved by the call; the captured bytes start `offset` bytes into
+ * it (the bytes before were body userspace said it would skip: see map
+ * capture_from), and parsers skip whatever was not copied. `pos` is where
+ * the chunk starts in its direction's byte stream, so a lost record shows
+ * as a hole. header.ts is when the bytes entered the syscall (sends) or
  * left it (receives); ts_end is when the call returned.
  */
 struct sonde_data_event {
 	struct sonde_event_header hdr;
 	__u64 sock;    /* struct sock address: the connection id while it lives */
 	__u64 ts_end;
+	__u64 pos;
 	struct sonde_tuple tuple;
 	__u32 len;
 	__u32 captured;
+	__u32 offset;
 	__u8 direction;/* enum sonde_direction */
 	__u8 role;     /* enum sonde_role, as the kernel knows it */
 	__u8 source;   /* enum sonde_source */
 	__u8 flags;    /* enum sonde_data_flags */
-	__u8 pad[4];
 	__u8 data[SONDE_MAX_CAPTURE];
 };
 
@@ -147,6 +151,14 @@ struct sonde_conn_info {
 	__u8 role;
 	__u8 ignored;  /* set by userspace: stop copying this connection's bytes */
 	__u8 pad[6];
+	__u64 pos[2];  /* bytes seen so far, by enum sonde_direction */
+};
+
+/* Per-socket hint from userspace (map capture_from): the bytes of each
+ * direction before these stream positions are body the parser will skip,
+ * so copying starts at the next message instead. */
+struct sonde_capture_from {
+	__u64 pos[2];
 };
 
 #endif /* __SONDE_H */

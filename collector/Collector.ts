@@ -7,7 +7,7 @@
  */
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Config } from '../config/schema.js';
-import { ConnectionTracker, type ObservedTransaction } from './conn/ConnectionTracker.js';
+import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type ObservedTransaction } from './conn/ConnectionTracker.js';
 import { decodeEndpoints } from './conn/endpoints.js';
 import type { Selector } from './discovery/selectors.js';
 import { compileGlob, parsePortSet, portsOf, type PortSet } from './discovery/selectors.js';
@@ -56,7 +56,7 @@ export function toSelector(s: Config['discovery']['instrument'][number]): Select
 export class Collector {
   private capture: KernelCapture | null = null;
   private readonly registry: ProcessRegistry;
-  private readonly tracker = new ConnectionTracker();
+  private readonly tracker: ConnectionTracker;
   private readonly clock = new KernelClock();
   private readonly resources: ServiceResources;
   private readonly timers: NodeJS.Timeout[] = [];
@@ -76,6 +76,7 @@ export class Collector {
       process.pid,
     );
     this.resources = new ServiceResources((pid) => this.registry.factsOf(pid));
+    this.tracker = new ConnectionTracker({ ...DEFAULT_TRACKER_LIMITS, skipHintBytes: deps.config.ebpf.capture_size });
   }
 
   get mode(): ModeChoice {
@@ -169,9 +170,13 @@ export class Collector {
     if (out.transactions.some((t) => this.isOwnPeer(t))) {
       for (const t of out.transactions) if (this.isOwnPeer(t)) this.tracker.ignoreConnection(t.sock);
       const extra = this.tracker.drain();
-      out = { transactions: out.transactions.filter((t) => !this.isOwnPeer(t)), errors: out.errors, ignore: [...out.ignore, ...extra.ignore] };
+      out = { ...out, transactions: out.transactions.filter((t) => !this.isOwnPeer(t)), ignore: [...out.ignore, ...extra.ignore] };
     }
     for (const req of out.ignore) this.capture?.ignoreConnection(req.sock, req.role);
+    for (const h of out.hints) {
+      this.capture?.setCaptureFrom(h.sock, h.from[0], h.from[1]);
+      this.deps.log.debug({ sock: h.sock.toString(16), from: h.from }, 'capture resumes after a body');
+    }
     for (const e of out.errors) {
       const key = `${e.protocol}:${e.code}`;
       this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);

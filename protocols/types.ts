@@ -75,6 +75,12 @@ export interface ConnectionParser {
   end(direction: FlowDirection, ts: number): void;
   /** Take what has completed since the last call. */
   drain(): ParseOutput;
+  /**
+   * How many of the next bytes of this direction the parser will only
+   * count, never read (the rest of a body of known length); Infinity when
+   * it will read nothing more there. Capture may skip copying them.
+   */
+  skippable(direction: FlowDirection): number;
   /** Requests waiting for their response: bounded, counted when dropped. */
   readonly pending: number;
 }

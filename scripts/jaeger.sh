@@ -20,7 +20,15 @@ JAEGER_V2_VERSION=2.13.0
 
 say() { printf '[jaeger] %s\n' "$*" >&2; }
 
-cache_root=${SONDE_CACHE_DIR:-/var/cache/sonde}
+cache_root=${SONDE_CACHE_DIR:-}
+if [ -z "$cache_root" ]; then
+  # /var/cache needs root (as Sonde itself does); anyone else gets ~/.cache.
+  cache_root=/var/cache/sonde
+  if ! mkdir -p "$cache_root" 2>/dev/null || [ ! -w "$cache_root" ]; then
+    cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/sonde
+  fi
+fi
+case "$cache_root" in /*) ;; *) cache_root="$PWD/$cache_root" ;; esac
 dir="$cache_root/jaeger-$JAEGER_V2_VERSION"
 bin="$dir/jaeger"
 
@@ -31,7 +39,7 @@ if [ -x "$bin" ]; then
 fi
 
 if ! command -v go >/dev/null 2>&1; then
-  say "the Go toolchain is needed to build Jaeger (apt-get install golang-go, or a newer Go)"
+  say "Go 1.21 or newer is needed to build Jaeger (it fetches the exact toolchain Jaeger asks for)"
   exit 1
 fi
 
@@ -51,7 +59,7 @@ if [ -x "$bin" ]; then
 fi
 
 # `go install pkg@version` refuses modules whose go.mod has replace
-# directives, and Jaeger's has some; so build through a throw-away wrapper
+# directives, and Jaeger's has one; so build through a throw-away wrapper
 # module that requires Jaeger and copies its replace directives. With no other
 # requirements, the wrapper selects exactly the dependency versions Jaeger's
 # own build uses.
@@ -63,7 +71,8 @@ start=$(date +%s)
 
 cd "$work"
 go mod download -json "$JAEGER_MODULE@$JAEGER_VERSION" >"$work/module.json"
-src=$(sed -n 's/^[[:space:]]*"Dir": "\(.*\)",\{0,1\}$/\1/p' "$work/module.json")
+json_field() { sed -n "s/^[[:space:]]*\"$1\": \"\(.*\)\",\{0,1\}\$/\1/p" "$work/module.json"; }
+src=$(json_field Dir)
 if [ -z "$src" ] || [ ! -f "$src/go.mod" ]; then
   say "could not locate the downloaded Jaeger module (go mod download said: $(tr -d '\n' <"$work/module.json"))"
   exit 1
@@ -84,9 +93,12 @@ go_line=$(grep -m1 '^go ' "$src/go.mod")
     /^replace[[:space:]]/ { print }
   ' "$src/go.mod"
 } >go.mod
-# Jaeger's go.sum covers its whole build list: no checksum-database look-ups.
+# Jaeger's go.sum covers its whole build list, and `go mod download` has just
+# verified Jaeger's own hashes: no checksum-database look-ups are needed.
 cp "$src/go.sum" go.sum
 chmod u+w go.sum
+echo "$JAEGER_MODULE $JAEGER_VERSION $(json_field Sum)" >>go.sum
+echo "$JAEGER_MODULE $JAEGER_VERSION/go.mod $(json_field GoModSum)" >>go.sum
 
 # Static, stripped, reproducible: the tests only need it to run on this host.
 # The version is stamped the way Jaeger's Makefile does, so its logs say which

@@ -22,6 +22,11 @@ export interface TrackerLimits {
   readonly maxDetectBytes: number;
   /** Closed connections stay this long for records still in flight. */
   readonly closeGraceNs: number;
+  /**
+   * Ask the kernel to skip a body only when more than this much of it is
+   * still to come (the capture size: less fits in the copied prefix anyway).
+   */
+  readonly skipHintBytes: number;
 }
 
 export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
@@ -29,6 +34,7 @@ export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
   idleTimeoutNs: 300e9,
   maxDetectBytes: 256 * 1024,
   closeGraceNs: 5e9,
+  skipHintBytes: 4096,
 };
 
 /** A transaction and the connection it was seen on. */
@@ -46,11 +52,20 @@ export interface IgnoreRequest {
   readonly role: RoleValue;
 }
 
+/** Where the kernel may start copying each direction of a socket again. */
+export interface CaptureHint {
+  readonly sock: bigint;
+  /** Stream positions, by kernel direction (egress, ingress). */
+  readonly from: readonly [number, number];
+}
+
 export interface TrackerOutput {
   readonly transactions: ObservedTransaction[];
   readonly errors: Array<ParseError & { protocol: string }>;
   /** Connections the kernel may stop copying. */
   readonly ignore: IgnoreRequest[];
+  /** Bodies the kernel need not copy. */
+  readonly hints: CaptureHint[];
 }
 
 export interface TrackerStats {
@@ -60,6 +75,8 @@ export interface TrackerStats {
   ignored: number;
   /** Requests dropped with their connection before a response came. */
   abandonedRequests: number;
+  /** Bytes the kernel reported moved but whose records never arrived (lost). */
+  missingBytes: number;
 }
 
 type Protocol = 'detecting' | 'http1' | 'ignored';
@@ -78,6 +95,10 @@ interface Connection {
   held: { direction: number; chunk: Chunk } | null;
   lastSeen: number;
   closedAt: number;
+  /** Next expected stream position, by kernel direction; -1 before the first record. */
+  next: [number, number];
+  /** Capture-from positions last sent to the kernel. */
+  from: [number, number];
 }
 
 const toServer = (role: RoleValue, direction: number): FlowDirection =>
@@ -85,8 +106,8 @@ const toServer = (role: RoleValue, direction: number): FlowDirection =>
 
 export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
-  private out: TrackerOutput = { transactions: [], errors: [], ignore: [] };
-  readonly stats: TrackerStats = { opened: 0, evicted: 0, idleClosed: 0, ignored: 0, abandonedRequests: 0 };
+  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], hints: [] };
+  readonly stats: TrackerStats = { opened: 0, evicted: 0, idleClosed: 0, ignored: 0, abandonedRequests: 0, missingBytes: 0 };
 
   constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {}
 
@@ -119,11 +140,40 @@ export class ConnectionTracker {
       }
       return;
     }
-    let chunk: Chunk | null = { data: ev.data, length: ev.length, tsFirst: ev.ts, tsLast: ev.tsEnd };
-    if (conn.protocol === 'detecting') chunk = this.detect(conn, ev.direction, chunk);
-    if (chunk === null) return;
-    conn.parser!.push(toServer(conn.role, ev.direction), chunk);
+    this.feed(conn, ev);
+  }
+
+  /** Hand a record's bytes on, with the holes left by lost records and skipped bodies. */
+  private feed(conn: Connection, ev: DataEvent): void {
+    const dir = ev.direction & 1;
+    const hole = conn.next[dir]! >= 0 && ev.pos > conn.next[dir]! ? ev.pos - conn.next[dir]! : 0;
+    conn.next[dir] = ev.pos + ev.length;
+    this.stats.missingBytes += hole;
+    if (conn.protocol === 'detecting') {
+      // No skip was asked for before a parser existed, so offset is 0 here.
+      const first = this.detect(conn, ev.direction, { data: ev.data, length: ev.length, tsFirst: ev.ts, tsLast: ev.tsEnd });
+      if (first === null) return;
+      conn.parser!.push(toServer(conn.role, ev.direction), first);
+    } else {
+      const parser = conn.parser!;
+      const flow = toServer(conn.role, ev.direction);
+      const unseen = hole + ev.offset;
+      if (unseen > 0) parser.push(flow, { data: EMPTY, length: unseen, tsFirst: ev.ts, tsLast: ev.ts });
+      parser.push(flow, { data: ev.data, length: ev.length - ev.offset, tsFirst: ev.ts, tsLast: ev.tsEnd });
+    }
+    this.hint(conn, dir);
     this.collect(conn);
+  }
+
+  /** Ask the kernel to skip the rest of a long body, so a message after it in the same read is copied. */
+  private hint(conn: Connection, dir: number): void {
+    if (conn.role === Role.Unknown || conn.parser === null) return;
+    const skip = conn.parser.skippable(toServer(conn.role, dir));
+    if (skip <= this.limits.skipHintBytes) return;
+    const from = Math.min(conn.next[dir]! + skip, Number.MAX_SAFE_INTEGER);
+    if (from <= conn.from[dir]!) return;
+    conn.from[dir] = from;
+    this.out.hints.push({ sock: conn.sock, from: [conn.from[0], conn.from[1]] });
   }
 
   onState(ev: ConnStateEvent): void {
@@ -145,7 +195,7 @@ export class ConnectionTracker {
   /** Take the transactions, errors and ignore requests gathered since the last call. */
   drain(): TrackerOutput {
     const out = this.out;
-    this.out = { transactions: [], errors: [], ignore: [] };
+    this.out = { transactions: [], errors: [], ignore: [], hints: [] };
     return out;
   }
 
@@ -181,6 +231,8 @@ export class ConnectionTracker {
       held: null,
       lastSeen: ts,
       closedAt: 0,
+      next: [-1, -1],
+      from: [0, 0],
     };
     this.conns.set(sock, conn);
     this.stats.opened++;
@@ -262,6 +314,8 @@ export class ConnectionTracker {
     for (const e of errors) this.out.errors.push({ ...e, protocol: 'http1' });
   }
 }
+
+const EMPTY = new Uint8Array(0);
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

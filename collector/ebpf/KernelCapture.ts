@@ -30,7 +30,7 @@ const SOCK_LENGTH_PROGRAMS = ['sonde_sock_send_length', 'sonde_sock_recv_length'
 export class KernelCapture {
   private reader: RingBufferReader | null = null;
   private readonly cpus = libbpf.numPossibleCpus();
-  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number };
+  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number; captureFrom: number };
   private batch: Array<KernelEvent | DecodeError> = [];
   private attachedPrograms: string[] = [];
 
@@ -49,6 +49,7 @@ export class KernelCapture {
       ports: fd('open_ports'),
       counters: fd('counters'),
       events: fd('events'),
+      captureFrom: fd('capture_from'),
     };
   }
 
@@ -155,6 +156,21 @@ export class KernelCapture {
     value[Layout.connInfo.role] = role;
     value[Layout.connInfo.ignored] = 1;
     libbpf.mapUpdateElem(this.fds.conns, key, value, 0);
+  }
+
+  /**
+   * Do not copy this socket's bytes before these stream positions (by
+   * direction): they are body the parser will skip, and copying from the
+   * next message on keeps a message boundary inside a long read visible.
+   */
+  setCaptureFrom(sock: bigint, egress: number, ingress: number): void {
+    const key = new Uint8Array(8);
+    new DataView(key.buffer).setBigUint64(0, sock, true);
+    const value = new Uint8Array(Layout.captureFrom.size);
+    const v = new DataView(value.buffer);
+    v.setBigUint64(Layout.captureFrom.pos, BigInt(egress), true);
+    v.setBigUint64(Layout.captureFrom.pos + 8, BigInt(ingress), true);
+    libbpf.mapUpdateElem(this.fds.captureFrom, key, value, 0);
   }
 
   /** The per-CPU counters (enum sonde_counter), summed over CPUs. */

@@ -44,8 +44,8 @@ export const Layout = {
   header: { size: 24, ts: 0, pid: 8, tid: 12, type: 16 },
   tuple: { size: 40, saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36 },
   data: {
-    sock: 24, ts_end: 32, tuple: 40, len: 80, captured: 84,
-    direction: 88, role: 89, source: 90, flags: 91, data: 96,
+    sock: 24, ts_end: 32, pos: 40, tuple: 48, len: 88, captured: 92, offset: 96,
+    direction: 100, role: 101, source: 102, flags: 103, data: 104,
   },
   conn: { size: 80, sock: 24, tuple: 32, role: 72 },
   state: { size: 40, sock: 24, old_state: 32, new_state: 36 },
@@ -54,7 +54,8 @@ export const Layout = {
     size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8,
     default_verdict: 12, use_sock_len_tp: 13,
   },
-  connInfo: { size: 8, role: 0, ignored: 1 },
+  connInfo: { size: 24, role: 0, ignored: 1, pos: 8 },
+  captureFrom: { size: 16, pos: 0 },
 } as const;
 
 /** Kernel monotonic ns as a number: exact for 104 days of uptime, then to within a few ns. */
@@ -72,6 +73,10 @@ export interface DataEvent {
   /** The 40 tuple bytes (struct sonde_tuple), parsed by the connection layer on first sight. */
   readonly tuple: Uint8Array;
   readonly length: number;
+  /** Where the chunk starts in its direction's byte stream. */
+  readonly pos: number;
+  /** The captured bytes start this far into the chunk (body skipped on our hint). */
+  readonly offset: number;
   readonly direction: number;
   readonly role: number;
   readonly source: number;
@@ -147,6 +152,8 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         sock: view.getBigUint64(off + L.sock, true),
         tuple: copy.subarray(0, Layout.tuple.size),
         length: view.getUint32(off + L.len, true),
+        pos: readU64(view, off + L.pos),
+        offset: view.getUint32(off + L.offset, true),
         direction: bytes[off + L.direction]!,
         role: bytes[off + L.role]!,
         source: bytes[off + L.source]!,

@@ -18,8 +18,6 @@ export interface KernelFeatures extends ModeFeatures {
 }
 
 const BPF_MAP_TYPE_RINGBUF = 27;
-const BPF_PROG_TYPE_TRACING = 26;
-const BPF_FUNC_GET_FUNC_RET = 184;
 
 const TRACEFS_DIRS = ['/sys/kernel/tracing', '/sys/kernel/debug/tracing'];
 
@@ -63,6 +61,20 @@ function vmlinuxHasFunction(name: string): boolean {
   }
 }
 
+/**
+ * Whether the kernel has a BPF helper, from the helper ids its own BTF
+ * names (enum bpf_func_id). libbpf_probe_bpf_helper() cannot answer for
+ * tracing programs (fentry/fexit need an attach target it does not give):
+ * it returns -EOPNOTSUPP on every kernel.
+ */
+function vmlinuxHasHelper(name: string): boolean {
+  try {
+    return readFileSync('/sys/kernel/btf/vmlinux').includes(Buffer.from(`\0BPF_FUNC_${name}\0`));
+  } catch {
+    return false;
+  }
+}
+
 export function probeKernelFeatures(bpfDir: string): KernelFeatures {
   const probeObj = join(bpfDir, 'probe.bpf.o');
   const release = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
@@ -78,7 +90,7 @@ export function probeKernelFeatures(bpfDir: string): KernelFeatures {
     existsSync(join(tracefs, 'events/sock/sock_recv_length'));
 
   let fentry = haveBtf ? tryProgram(probeObj, 'probe_fentry') : no('needs BTF');
-  if (fentry.ok && libbpf.probeHelper(BPF_PROG_TYPE_TRACING, BPF_FUNC_GET_FUNC_RET, null) !== 1) {
+  if (fentry.ok && !vmlinuxHasHelper('get_func_ret')) {
     fentry = no('no bpf_get_func_ret helper (kernel before 5.17)');
   }
 

@@ -73,6 +73,10 @@ export class Http1Parser implements ConnectionParser {
     return this.queue.length;
   }
 
+  skippable(direction: FlowDirection): number {
+    return (direction === 'toServer' ? this.toServer : this.toClient).skippable();
+  }
+
   /** Bytes held for heads split across chunks, both directions: at most twice maxHeaderBytes. */
   get bufferedBytes(): number {
     return this.toServer.bufferedBytes + this.toClient.bufferedBytes;

@@ -165,6 +165,15 @@ export class MessageReader {
     this.acc.reset();
   }
 
+  /** Upcoming bytes that are body of known extent (or nothing is read any more). */
+  skippable(): number {
+    if (this.state === DONE) return Infinity;
+    if (this.state !== BODY) return 0;
+    if (this.framing.kind === 'length') return this.remaining;
+    if (this.framing.kind === 'chunked') return this.chunked.dataLeft;
+    return 0;
+  }
+
   /** Ends a message whose framing was lost, as truncated at its last byte seen. */
   release(): void {
     if (this.state !== LOST) return;

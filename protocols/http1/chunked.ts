@@ -54,6 +54,11 @@ export class ChunkedDecoder {
   /** `maxLineBytes` bounds the extensions of one size line and the trailers. */
   constructor(private readonly maxLineBytes: number) {}
 
+  /** Data bytes left in the current chunk: known to be body, not framing. */
+  get dataLeft(): number {
+    return this.state === DATA ? this.size : 0;
+  }
+
   reset(): void {
     this.status = 'more';
     this.error = undefined;

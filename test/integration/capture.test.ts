@@ -5,6 +5,7 @@
  * preserved, and kprobe mode verified by this kernel but refused at
  * attach (no CONFIG_KPROBES here), so `run` reports it.
  */
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Verdict } from '../../collector/ebpf/abi.js';
@@ -14,6 +15,7 @@ import { setLibbpfPrint } from '../../collector/ebpf/libbpf.js';
 import { curl, startNodeServer, type Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { durationNs, ROOT, startSonde } from '../helpers/sonde.js';
+import { waitFor } from '../helpers/wait.js';
 
 let server: Peer;
 
@@ -66,6 +68,38 @@ describe('capture size', () => {
     expect(kernel.dataBytes).toBeGreaterThan(100_000 + (1 << 20));
     expect(kernel.capturedBytes).toBeLessThanOrEqual(256 * kernel.dataRecords);
     expect(kernel.capturedBytes).toBeLessThan(kernel.dataBytes / 100);
+  });
+});
+
+describe('message boundaries inside long reads', () => {
+  it('once a long body is announced, the kernel copies from where it ends: the next request in the same read is seen', async () => {
+    const sonde = startSonde(['--open-port', String(server.port), '--capture-size', '256', '--log-level', 'debug']);
+    await sonde.ready();
+    const sock = connect({ port: server.port, host: '127.0.0.1' });
+    try {
+      await new Promise((r) => sock.once('connect', r));
+      let received = '';
+      sock.on('data', (d: Buffer) => (received += d.toString('latin1')));
+      const body = 'q'.repeat(100_000);
+      const head = 'POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n';
+      sock.write(head + body.slice(0, 50_000));
+      // Sonde has parsed the head and told the kernel where this body ends.
+      await waitFor(() => sonde.logs.find((l) => l.msg === 'capture resumes after a body'), 'the skip hint');
+      // The rest of the body and the next request in one write: far past the 256 bytes copied per read.
+      sock.write(body.slice(50_000) + 'GET /status/203 HTTP/1.1\r\nHost: x\r\n\r\n');
+      await waitFor(() => /HTTP\/1\.1 203/.test(received), 'both responses');
+      const spans = await sonde.waitForSpans((s) => s.attributes['client.port'] === sock.localPort, 2);
+      expect(spans.map((s) => [s.attributes['url.path'], s.attributes['http.request.body.size']]).sort()).toEqual([
+        ['/echo', 100_000],
+        ['/status/203', 0],
+      ]);
+    } finally {
+      sock.destroy();
+      await sonde.stop();
+    }
+    const stopped = sonde.logs.find((l) => l.msg === 'sonde stopped')!;
+    expect(stopped['parseErrors']).toEqual({});
+    expect((stopped['kernel'] as { capturedBytes: number }).capturedBytes).toBeLessThan(2048);
   });
 });
 

@@ -19,8 +19,14 @@ function tuple(sport: number, dport: number): Uint8Array {
 }
 
 let clock = 1_000_000;
+/** Stream positions, as the kernel counts them per socket and direction. */
+const positions = new Map<string, number>();
 function data(sock: bigint, direction: number, text: string, over: Partial<DataEvent> = {}): DataEvent {
   const bytes = new TextEncoder().encode(text);
+  const length = over.length ?? bytes.length;
+  const key = `${sock}:${direction}`;
+  const pos = over.pos ?? positions.get(key) ?? 0;
+  positions.set(key, pos + length);
   clock += 1000;
   return {
     type: EventType.Data,
@@ -30,13 +36,15 @@ function data(sock: bigint, direction: number, text: string, over: Partial<DataE
     tid: 100,
     sock,
     tuple: tuple(8080, 40000),
-    length: bytes.length,
+    length,
+    offset: 0,
     direction,
     role: Role.Unknown,
     source: 0,
     flags: 0,
     data: bytes,
     ...over,
+    pos,
   };
 }
 
@@ -112,7 +120,7 @@ describe('ConnectionTracker', () => {
   });
 
   it('closed connections leave after their grace; the table never exceeds its bound', () => {
-    const t = new ConnectionTracker({ maxConnections: 3, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1000 });
+    const t = new ConnectionTracker({ maxConnections: 3, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1000, skipHintBytes: 4096 });
     for (let i = 0; i < 5; i++) t.onData(data(BigInt(100 + i), Direction.Ingress, REQ, { role: Role.Server }));
     expect(t.size).toBe(3);
     expect(t.stats.evicted).toBe(2);
@@ -124,10 +132,43 @@ describe('ConnectionTracker', () => {
   });
 
   it('idle connections are dropped', () => {
-    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e6, maxDetectBytes: 1024, closeGraceNs: 1e9 });
+    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e6, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096 });
     t.onData(data(200n, Direction.Ingress, REQ, { role: Role.Server }));
     t.sweep(clock + 2e6);
     expect(t.size).toBe(0);
     expect(t.stats.idleClosed).toBe(1);
+  });
+
+  it('asks the kernel to skip a long body, and reads the message after it in the same chunk', () => {
+    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096 });
+    t.onData(data(300n, Direction.Ingress, 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n', { role: Role.Server }));
+    const head = 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n'.length;
+    const out = t.drain();
+    expect(out.hints).toEqual([{ sock: 300n, from: [0, head + 100_000] }]);
+    // The kernel then copies from the hinted position: the next request, 100,000 bytes into a long read.
+    const next = 'GET /after HTTP/1.1\r\n\r\n';
+    t.onData(data(300n, Direction.Ingress, next, { role: Role.Server, length: 100_000 + next.length, offset: 100_000 }));
+    t.onData(data(300n, Direction.Egress, RES, { role: Role.Server }));
+    t.onData(data(300n, Direction.Egress, RES, { role: Role.Server }));
+    expect(t.drain().transactions.map((x) => [x.tx.method, x.tx.target, x.tx.requestBodySize])).toEqual([
+      ['POST', '/up', 100_000],
+      ['GET', '/after', 0],
+    ]);
+  });
+
+  it('bytes of lost records are holes the parser knows about, not silently joined', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(400n, Direction.Ingress, REQ, { role: Role.Server }));
+    const first = data(400n, Direction.Egress, 'HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n', { role: Role.Server });
+    t.onData(first);
+    // A record carrying the body was lost: the next one starts 10 bytes later than expected.
+    t.onData(data(400n, Direction.Ingress, REQ, { role: Role.Server }));
+    t.onData(data(400n, Direction.Egress, RES, { role: Role.Server, pos: first.pos + first.length + 10 }));
+    const out = t.drain();
+    expect(out.transactions.map((x) => [x.tx.status, x.tx.responseBodySize])).toEqual([
+      [200, 10],
+      [200, 2],
+    ]);
+    expect(t.stats.missingBytes).toBe(10);
   });
 });
