@@ -36,8 +36,10 @@ static __always_inline void conn_opened(struct sock *sk, __u8 role)
 	struct sonde_conn_event *ev;
 
 	/* Overwrite: a recycled struct sock must not inherit the old state. */
-	if (role != SONDE_ROLE_SELF)
+	if (role != SONDE_ROLE_SELF) {
 		bpf_map_update_elem(&conns, &skp, &ci, BPF_ANY);
+		bpf_map_delete_elem(&capture_from, &skp);
+	}
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 	if (!ev) {
 		count(SONDE_CNT_DROP_CONTROL, 1);
@@ -166,7 +168,9 @@ int sonde_sock_state(struct trace_event_raw_inet_sock_set_state *ctx)
 			count(SONDE_CNT_DROP_CONTROL, 1);
 		}
 	}
-	if (newstate == TCP_CLOSE)
+	if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&conns, &skp);
+		bpf_map_delete_elem(&capture_from, &skp);
+	}
 	return 0;
 }

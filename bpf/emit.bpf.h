@@ -80,6 +80,8 @@ static __always_inline struct sonde_conn_info *conn_get(__u64 sk)
 
 	if (ci)
 		return ci;
+	/* A recycled struct sock must not inherit the last one's skip hint. */
+	bpf_map_delete_elem(&capture_from, &sk);
 	bpf_map_update_elem(&conns, &sk, &fresh, BPF_NOEXIST);
 	return bpf_map_lookup_elem(&conns, &sk);
 }

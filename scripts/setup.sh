@@ -54,3 +54,9 @@ fi
 
 say "building (BPF objects and TypeScript)"
 npm run --silent build
+
+if [ "$want_test" = 1 ]; then
+  # A real Jaeger v2 for the end-to-end tests, built once from the Go module
+  # proxy and cached outside the repository.
+  say "Jaeger v2 for the end-to-end tests: $(bash scripts/jaeger.sh | tail -1)"
+fi

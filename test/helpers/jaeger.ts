@@ -11,14 +11,15 @@
  * Jaeger also skips its adjusters (clock skew, span-ID dedupe, ...), so what we
  * read is exactly what was stored.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { stringify } from 'yaml';
 import { freePort } from './ports.js';
+import { spawnTied } from './tied.js';
 
 const ROOT = join(import.meta.dirname, '../..');
 
@@ -158,18 +159,6 @@ function installExitHook(): void {
   });
 }
 
-/**
- * The 'exit' hook does not run when the test worker is killed by a signal,
- * which is how vitest may end its workers. So Jaeger is also started under
- * setpriv (util-linux, essential on Debian) with a parent-death signal: the
- * kernel kills it when the process that spawned it goes, however it goes.
- * setpriv execs Jaeger, so the pid is Jaeger's.
- */
-const SETPRIV = '/usr/bin/setpriv';
-function commandLine(binary: string, args: string[]): [string, string[]] {
-  return existsSync(SETPRIV) ? [SETPRIV, ['--pdeathsig', 'SIGKILL', '--', binary, ...args]] : [binary, args];
-}
-
 export interface StartJaegerOptions {
   /** Binary path; default: jaegerBinary() (builds when the cache is cold). */
   binary?: string;
@@ -214,11 +203,8 @@ async function startOnce(binary: string, opts: StartJaegerOptions): Promise<Resu
   for (const [k, v] of Object.entries(process.env)) {
     if (!/^(OTEL|JAEGER)_/.test(k)) env[k] = v;
   }
-  const [cmd, args] = commandLine(binary, ['--config', `file:${configPath}`]);
-  const child = spawn(cmd, args, {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env,
-  });
+  // Tied to this worker: killed with it, however it ends.
+  const child = spawnTied(binary, ['--config', `file:${configPath}`], { stdio: ['ignore', 'pipe', 'pipe'], env });
   installExitHook();
   live.add(child);
 

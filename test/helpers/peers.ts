@@ -3,13 +3,14 @@
  * http.server, a Node http server, nginx from Debian, curl, a Node client.
  * Servers listen on free loopback ports and are stopped by the caller.
  */
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { chmodSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ROOT } from './sonde.js';
+import { spawnTied } from './tied.js';
 import { waitFor } from './wait.js';
 
 const run = promisify(execFile);
@@ -60,7 +61,7 @@ export function webRoot(): string {
 
 export async function startPython(port: number, env: NodeJS.ProcessEnv = {}): Promise<Peer> {
   const dir = webRoot();
-  const child = spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
+  const child = spawnTied('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1'], {
     cwd: dir,
     env: { ...process.env, ...env },
     stdio: 'ignore',
@@ -70,7 +71,7 @@ export async function startPython(port: number, env: NodeJS.ProcessEnv = {}): Pr
 }
 
 export async function startNodeServer(port: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<Peer> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), host], {
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), host], {
     env: { ...process.env, ...env },
     stdio: 'ignore',
   });
@@ -107,7 +108,7 @@ http {
 }
 `,
   );
-  const child = spawn('nginx', ['-c', conf, '-e', 'stderr'], { stdio: 'ignore' });
+  const child = spawnTied('nginx', ['-c', conf, '-e', 'stderr'], { stdio: 'ignore' });
   await listening(child, port, '127.0.0.1', 'nginx');
   return { pid: child.pid!, port, dir, stop: stopper(child) };
 }
@@ -151,7 +152,7 @@ export interface NodeClientResult {
 }
 
 export async function nodeClient(urls: string[], env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; results: NodeClientResult[] }> {
-  const child = spawn(process.execPath, [join(ROOT, 'test/peers/node-client.mjs'), ...urls], {
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-client.mjs'), ...urls], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

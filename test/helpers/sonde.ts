@@ -2,11 +2,12 @@
  * Runs the real `./sonde run` as a child process with the JSON printer,
  * and collects the spans it prints and the logs it writes.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { spawnTied } from './tied.js';
 import { waitFor } from './wait.js';
 
 export const ROOT = join(import.meta.dirname, '../..');
@@ -98,11 +99,12 @@ export class SondeProcess {
 }
 
 export function startSonde(args: string[], env: NodeJS.ProcessEnv = {}): SondeProcess {
-  const child = spawn(join(ROOT, 'sonde'), ['run', '--print', 'json', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, OTEL_EBPF_LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnTied(
+    join(ROOT, 'sonde'),
+    ['run', '--print', 'json', ...args],
+    { cwd: ROOT, env: { ...process.env, OTEL_EBPF_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    'SIGTERM',
+  );
   return new SondeProcess(child);
 }
 

@@ -1,0 +1,124 @@
+/**
+ * End to end into a real Jaeger v2 (built from the Go module proxy by
+ * scripts/jaeger.sh): `sonde run` exports OTLP to it while real servers
+ * (python3 http.server, a Node server, nginx) serve real clients (curl, a
+ * Node client); the traces are read back through Jaeger's query API.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { jaegerBinary, services, startJaeger, waitForSpans, type Jaeger, type JaegerSpan } from '../helpers/jaeger.js';
+import { curl, nodeClient, startNginx, startNodeServer, startPython, type Peer } from '../helpers/peers.js';
+import { freePort } from '../helpers/ports.js';
+import { configFile, startSonde, type SondeProcess } from '../helpers/sonde.js';
+
+let jaeger: Jaeger;
+let sonde: SondeProcess;
+let python: Peer;
+let node: Peer;
+let nginx: Peer;
+
+beforeAll(async () => {
+  // On a cold machine this builds Jaeger (minutes); warm, it is a file check.
+  jaeger = await startJaeger({ binary: await jaegerBinary() });
+  python = await startPython(await freePort(), { OTEL_SERVICE_NAME: 'e2e-python' });
+  node = await startNodeServer(await freePort(), '127.0.0.1', { OTEL_SERVICE_NAME: 'e2e-node' });
+  nginx = await startNginx(await freePort());
+  const ports = [python.port, node.port, nginx.port].join(',');
+  sonde = startSonde(
+    ['--print', 'disabled', '--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "*/curl"\n    - exe_path: "*/node"\n`)],
+    { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_BSP_SCHEDULE_DELAY: '200' },
+  );
+  await sonde.ready();
+}, 20 * 60_000);
+
+afterAll(async () => {
+  await sonde?.stop();
+  await Promise.all([python, node, nginx].map((p) => p?.stop()));
+  await jaeger?.stop();
+});
+
+const fromPort = (port: number) => (s: JaegerSpan): boolean => s.attributes['client.port'] === port || s.attributes['network.peer.port'] === port;
+const ms = (ns: bigint): number => Number(ns) / 1e6;
+
+describe('into Jaeger over OTLP/gRPC', () => {
+  it('python3 http.server: SERVER spans named by OTEL_SERVICE_NAME, with status and durations', async () => {
+    // http.server answers with HTTP/1.0 and closes: one connection per request.
+    const results = await curl([`http://127.0.0.1:${python.port}/`, `http://127.0.0.1:${python.port}/missing`]);
+    const ports = new Set(results.map((r) => r.localPort));
+    const spans = await waitForSpans(jaeger, 'e2e-python', (s) => s.kind === 'SERVER' && ports.has(s.attributes['client.port'] as number), 2);
+    expect(spans).toHaveLength(2);
+    const byPath = new Map(spans.map((s) => [s.attributes['url.path'], s]));
+    const ok = byPath.get('/')!;
+    const missing = byPath.get('/missing')!;
+    expect(ok.name).toBe('GET');
+    expect(ok.resource['service.name']).toBe('e2e-python');
+    expect(ok.resource['process.pid']).toBe(python.pid);
+    expect(ok.scope.name).toBe('sonde');
+    expect(ok.attributes).toMatchObject({ 'http.request.method': 'GET', 'http.response.status_code': 200, 'url.scheme': 'http', 'server.port': python.port });
+    expect(missing.attributes['http.response.status_code']).toBe(404);
+    expect(missing.status.code).toBe('UNSET'); // 4xx is not a server error
+    expect(ms(ok.durationNs)).toBeGreaterThan(0);
+    expect(ms(ok.durationNs)).toBeLessThanOrEqual(results[0]!.timeTotal * 1000);
+    expect(ms(missing.durationNs)).toBeLessThanOrEqual(results[1]!.timeTotal * 1000);
+  });
+
+  it('a Node server: keep-alive requests and a 500 marked as an error', async () => {
+    const results = await curl([`http://127.0.0.1:${node.port}/`, `http://127.0.0.1:${node.port}/status/500`, `http://127.0.0.1:${node.port}/slow?ms=40`]);
+    const spans = await waitForSpans(jaeger, 'e2e-node', (s) => s.kind === 'SERVER' && fromPort(results[0]!.localPort)(s), 3);
+    const byPath = new Map(spans.map((s) => [s.attributes['url.path'], s]));
+    expect([...byPath.keys()].sort()).toEqual(['/', '/slow', '/status/500']);
+    const failed = byPath.get('/status/500')!;
+    expect(failed.status.code).toBe('ERROR');
+    expect(failed.attributes['error.type']).toBe('500');
+    const slow = byPath.get('/slow')!;
+    expect(ms(slow.durationNs)).toBeGreaterThanOrEqual(40);
+    expect(ms(slow.durationNs)).toBeLessThanOrEqual(results[2]!.timeTotal * 1000);
+  });
+
+  it('curl to nginx: the CLIENT span of curl and the SERVER span of nginx', async () => {
+    const [r] = await curl([`http://127.0.0.1:${nginx.port}/index.html`]);
+    const [server] = await waitForSpans(jaeger, 'nginx', (s) => s.kind === 'SERVER' && s.attributes['client.port'] === r!.localPort, 1);
+    const [client] = await waitForSpans(jaeger, 'curl', (s) => s.kind === 'CLIENT' && s.attributes['url.full'] === `http://127.0.0.1:${nginx.port}/index.html`, 1);
+    expect(server!.attributes['http.response.status_code']).toBe(200);
+    expect(server!.attributes['http.response.body.size']).toBe(r!.sizeDownload);
+    expect(client!.attributes).toMatchObject({ 'http.request.method': 'GET', 'server.address': '127.0.0.1', 'server.port': nginx.port, 'http.response.status_code': 200 });
+    // The server's span lies within the client's, as the kernel timed both.
+    expect(server!.startUnixNano).toBeGreaterThanOrEqual(client!.startUnixNano);
+    expect(server!.startUnixNano + server!.durationNs).toBeLessThanOrEqual(client!.startUnixNano + client!.durationNs);
+    expect(ms(client!.durationNs)).toBeLessThanOrEqual(r!.timeTotal * 1000);
+  });
+
+  it('one traced Node process calling another: both its CLIENT and its SERVER span', async () => {
+    const { pid, results } = await nodeClient([`http://127.0.0.1:${node.port}/status/201`], { OTEL_SERVICE_NAME: 'e2e-client' });
+    const [client] = await waitForSpans(jaeger, 'e2e-client', (s) => s.kind === 'CLIENT' && s.resource['process.pid'] === pid, 1);
+    const [server] = await waitForSpans(jaeger, 'e2e-node', (s) => s.kind === 'SERVER' && s.attributes['client.port'] === results[0]!.localPort, 1);
+    expect(client!.name).toBe('GET');
+    expect(client!.attributes['url.full']).toBe(`http://127.0.0.1:${node.port}/status/201`);
+    expect(client!.attributes['http.response.status_code']).toBe(201);
+    expect(server!.attributes['http.response.status_code']).toBe(201);
+    expect(Number(client!.durationNs)).toBeLessThanOrEqual(results[0]!.durationNs);
+    expect(server!.durationNs).toBeLessThanOrEqual(client!.durationNs);
+    const known = await services(jaeger);
+    expect(known).toEqual(expect.arrayContaining(['e2e-python', 'e2e-node', 'nginx', 'curl', 'e2e-client']));
+  });
+});
+
+describe('into Jaeger over OTLP http/protobuf', () => {
+  it('delivers the same spans', async () => {
+    const http = startSonde(['--print', 'disabled', '--open-port', String(node.port)], {
+      OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpHttpEndpoint,
+      OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+      OTEL_BSP_SCHEDULE_DELAY: '200',
+      // A second Sonde also sees the first one's exports arrive: keep them apart by service.
+    });
+    try {
+      await http.ready();
+      const [r] = await curl([`http://127.0.0.1:${node.port}/status/206`]);
+      const spans = await waitForSpans(jaeger, 'e2e-node', (s) => s.kind === 'SERVER' && s.attributes['client.port'] === r!.localPort, 2);
+      // Both Sondes trace the server: one span arrived over gRPC, one over http/protobuf.
+      expect(spans.map((s) => s.attributes['http.response.status_code'])).toEqual([206, 206]);
+      expect(new Set(spans.map((s) => s.spanId)).size).toBe(2);
+    } finally {
+      expect(await http.stop()).toBe(0);
+    }
+  });
+});
