@@ -15,6 +15,7 @@ import { createOtlpExporter, resolveOtlpTarget } from '../export/otlp.js';
 import { SpanBatcher, type SpanSink } from '../export/SpanBatcher.js';
 import { TracePrinter } from '../export/TracePrinter.js';
 import type { Logger } from '../log.js';
+import { RecordingWriter } from '../record/recording.js';
 import { ROOT } from '../version.js';
 
 export const EXIT_CONFIG = 2;
@@ -31,7 +32,7 @@ function ensureTracefs(log: Logger): void {
   }
 }
 
-function sinksFor(config: Config, log: Logger): SpanSink[] {
+export function sinksFor(config: Config, log: Logger): SpanSink[] {
   const sinks: SpanSink[] = [];
   const target = resolveOtlpTarget(config.otel_traces_export);
   if (target) {
@@ -51,7 +52,12 @@ function sinksFor(config: Config, log: Logger): SpanSink[] {
   return sinks;
 }
 
-export async function run(config: Config, log: Logger): Promise<number> {
+export interface RunOptions {
+  /** `sonde record`: also write every kernel record to this file. */
+  readonly recordTo?: string;
+}
+
+export async function run(config: Config, log: Logger, opts: RunOptions = {}): Promise<number> {
   setLibbpfPrint((level, line) => log.debug({ libbpf: level }, line));
   const caps = ownCapabilities();
   if (caps.missing.length > 0) {
@@ -70,7 +76,17 @@ export async function run(config: Config, log: Logger): Promise<number> {
     return EXIT_KERNEL;
   }
 
-  const collector = new Collector({ config, choice, bpfDir, tcpSendpage: features.tcpSendpage, sinks: sinksFor(config, log), log });
+  let recorder: RecordingWriter | undefined;
+  if (opts.recordTo !== undefined) {
+    const w = RecordingWriter.open(opts.recordTo);
+    if (w instanceof Error) {
+      log.error(w.message);
+      return EXIT_CONFIG;
+    }
+    recorder = w;
+    log.info({ file: opts.recordTo }, 'recording kernel records');
+  }
+  const collector = new Collector({ config, choice, bpfDir, tcpSendpage: features.tcpSendpage, sinks: sinksFor(config, log), log, ...(recorder ? { recorder } : {}) });
   const failure = collector.start();
   if (failure) {
     log.error({ program: failure.program, verifierLog: failure.verifierLog }, failure.error.message);

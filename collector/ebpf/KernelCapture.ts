@@ -84,10 +84,16 @@ export class KernelCapture {
     return this.attachedPrograms;
   }
 
-  /** Attach every probe and start draining into `sink`, one call per batch. */
-  attach(sink: EventSink): ProgramFailure | null {
+  /**
+   * Attach every probe and start draining into `sink`, one call per batch.
+   * `tap`, when given, sees each record's raw bytes first (`sonde record`).
+   */
+  attach(sink: EventSink, tap?: (raw: Uint8Array) => void): ProgramFailure | null {
     const reader = RingBufferReader.open(this.fds.events, this.opts.ringBufferSize, {
-      record: (dv, bytes, off, len) => this.batch.push(decodeEvent(dv, bytes, off, len)),
+      record: (dv, bytes, off, len) => {
+        tap?.(bytes.subarray(off, off + len));
+        this.batch.push(decodeEvent(dv, bytes, off, len));
+      },
       batchEnd: () => this.flush(),
     });
     if (reader instanceof Error) return { program: '(ring buffer)', error: reader };

@@ -37,6 +37,11 @@ export class KernelClock {
     this.offsetNs = ns;
   }
 
+  /** wall - monotonic, as [seconds, nanoseconds]. */
+  offset(): readonly [number, number] {
+    return [this.offsetSec, this.offsetNs];
+  }
+
   /** Kernel monotonic ns now. */
   now(): number {
     libcCalls.clockGettime(CLOCK_MONOTONIC, this.ts);
@@ -45,13 +50,18 @@ export class KernelClock {
 
   /** A kernel monotonic timestamp (ns) as OpenTelemetry wall-clock time. */
   toHrTime(kernelNs: number): HrTime {
-    const s = Math.floor(kernelNs / NS);
-    let sec = this.offsetSec + s;
-    let ns = this.offsetNs + (kernelNs - s * NS);
-    if (ns >= NS) {
-      ns -= NS;
-      sec += 1;
-    }
-    return [sec, Math.round(ns)];
+    return shiftedHrTime(kernelNs, this.offsetSec, this.offsetNs);
   }
+}
+
+/** kernelNs + offset, exact in doubles: seconds and nanoseconds kept apart. */
+export function shiftedHrTime(kernelNs: number, offsetSec: number, offsetNs: number): HrTime {
+  const s = Math.floor(kernelNs / NS);
+  let sec = offsetSec + s;
+  let ns = offsetNs + (kernelNs - s * NS);
+  if (ns >= NS) {
+    ns -= NS;
+    sec += 1;
+  }
+  return [sec, Math.round(ns)];
 }

@@ -1,0 +1,171 @@
+/**
+ * What happens to a batch of kernel records, wherever it comes from (the
+ * ring buffer, or a recording being replayed): process records steer
+ * discovery, connection records feed the connection tracker, whose
+ * transactions become spans for the sinks; what the kernel should do
+ * differently (verdicts, ignored connections, skipped bodies) goes back
+ * through KernelControl.
+ */
+import type { HrTime } from '@opentelemetry/api';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { Config } from '../../config/schema.js';
+import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type ObservedTransaction } from '../conn/ConnectionTracker.js';
+import { decodeEndpoints } from '../conn/endpoints.js';
+import { OwnSockets } from '../discovery/ownSockets.js';
+import type { ProcessRegistry, VerdictChange } from '../discovery/ProcessRegistry.js';
+import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type VerdictValue } from '../ebpf/abi.js';
+import type { SpanSink } from '../export/SpanBatcher.js';
+import type { Logger } from '../log.js';
+import { buildHttpSpan } from '../spans/httpSpan.js';
+import { ServiceResources } from '../spans/ServiceResources.js';
+
+/** What the pipeline asks of the kernel side. */
+export interface KernelControl {
+  ignoreConnection(sock: bigint, role: number): void;
+  setCaptureFrom(sock: bigint, egress: number, ingress: number): void;
+  setVerdict(pid: number, verdict: VerdictValue): Error | null;
+  clearVerdict(pid: number): void;
+}
+
+/** For replays: there is no kernel to tell. */
+export const NO_KERNEL: KernelControl = {
+  ignoreConnection: () => {},
+  setCaptureFrom: () => {},
+  setVerdict: () => null,
+  clearVerdict: () => {},
+};
+
+/** Kernel monotonic time to OpenTelemetry wall-clock time. */
+export interface TimeBase {
+  toHrTime(kernelNs: number): HrTime;
+}
+
+export interface PipelineDeps {
+  readonly config: Config;
+  readonly registry: ProcessRegistry;
+  readonly sinks: readonly SpanSink[];
+  readonly log: Logger;
+  readonly kernel: KernelControl;
+  readonly time: TimeBase;
+}
+
+/** Counts of what went through, for the periodic and final reports. */
+export interface PipelineStats {
+  batches: number;
+  records: number;
+  invalidRecords: number;
+  transactions: number;
+  spans: number;
+  parseErrors: Map<string, number>;
+}
+
+export class Pipeline {
+  private readonly tracker: ConnectionTracker;
+  private readonly resources: ServiceResources;
+  private readonly ownSockets = new OwnSockets();
+  readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, parseErrors: new Map() };
+
+  constructor(private readonly deps: PipelineDeps) {
+    this.resources = new ServiceResources((pid) => deps.registry.factsOf(pid));
+    this.tracker = new ConnectionTracker({ ...DEFAULT_TRACKER_LIMITS, skipHintBytes: deps.config.ebpf.capture_size });
+  }
+
+  get connections(): number {
+    return this.tracker.size;
+  }
+
+  get trackerStats(): ConnectionTracker['stats'] {
+    return this.tracker.stats;
+  }
+
+  handle(batch: ReadonlyArray<KernelEvent | DecodeError>): void {
+    const registry = this.deps.registry;
+    this.stats.batches++;
+    this.stats.records += batch.length;
+    for (const ev of batch) {
+      switch (ev.type) {
+        case 'invalid':
+          this.stats.invalidRecords++;
+          break;
+        case EventType.Data:
+          if (registry.isTraced(ev.pid)) this.tracker.onData(ev);
+          break;
+        case EventType.ConnOpen:
+          if (ev.role === Role.Self) this.ownSockets.add(decodeEndpoints(ev.tuple).local.port);
+          else if (registry.isTraced(ev.pid)) this.tracker.onOpen(ev);
+          break;
+        case EventType.ConnState:
+          this.tracker.onState(ev);
+          break;
+        case EventType.ProcExec:
+          this.emitSpans(); // spans of the old image first
+          this.resources.forget(ev.pid);
+          registry.onExec(ev.pid, ev.comm, ev.verdict as VerdictValue);
+          break;
+        case EventType.ProcExit:
+          this.emitSpans();
+          this.resources.forget(ev.pid);
+          registry.onExit(ev.pid);
+          break;
+        case EventType.ProcPort:
+          registry.onPort(ev.pid, ev.port);
+          if (registry.isTraced(ev.pid)) this.logSelected(ev.pid, { port: ev.port });
+          break;
+      }
+    }
+    this.emitSpans();
+    this.applyVerdicts(registry.takeChanges());
+  }
+
+  /** Drop closed and idle connections; `now` is kernel ns. */
+  sweep(now: number): void {
+    this.tracker.sweep(now);
+  }
+
+  /** Tell the kernel what discovery decided. Absent from its map means its default. */
+  applyVerdicts(changes: readonly VerdictChange[]): void {
+    const { kernel, registry } = this.deps;
+    for (const c of changes) {
+      if (c.verdict === Verdict.Trace && !registry.traceAll) this.logSelected(c.pid, {});
+      const isDefault = (c.verdict === Verdict.Trace) === registry.traceAll;
+      if (isDefault) kernel.clearVerdict(c.pid);
+      else kernel.setVerdict(c.pid, c.verdict === Verdict.Trace ? Verdict.Trace : Verdict.Ignore);
+    }
+  }
+
+  private emitSpans(): void {
+    let out = this.tracker.drain();
+    if (out.transactions.some((t) => this.isOwnPeer(t))) {
+      for (const t of out.transactions) if (this.isOwnPeer(t)) this.tracker.ignoreConnection(t.sock);
+      const extra = this.tracker.drain();
+      out = { ...out, transactions: out.transactions.filter((t) => !this.isOwnPeer(t)), ignore: [...out.ignore, ...extra.ignore] };
+    }
+    const { kernel, log } = this.deps;
+    for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role);
+    for (const h of out.hints) {
+      kernel.setCaptureFrom(h.sock, h.from[0], h.from[1]);
+      log.debug({ sock: h.sock.toString(16), from: h.from }, 'capture resumes after a body');
+    }
+    for (const e of out.errors) {
+      const key = `${e.protocol}:${e.code}`;
+      this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);
+    }
+    if (out.transactions.length === 0) return;
+    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns) };
+    const spans: ReadableSpan[] = [];
+    for (const obs of out.transactions) spans.push(buildHttpSpan(obs, this.resources.of(obs.pid), opts));
+    this.stats.transactions += out.transactions.length;
+    this.stats.spans += spans.length;
+    for (const sink of this.deps.sinks) sink.emit(spans);
+  }
+
+  private logSelected(pid: number, why: { port?: number }): void {
+    const f = this.deps.registry.factsOf(pid);
+    this.deps.log.info({ pid, exe: f?.exePath || f?.exeName, ...why }, 'process selected');
+  }
+
+  /** A transaction whose peer is Sonde itself: the receiving end of our own exports. */
+  private isOwnPeer(t: ObservedTransaction): boolean {
+    return t.role === 'server' && this.ownSockets.has(t.endpoints.remote.address, t.endpoints.remote.port);
+  }
+}
