@@ -26,8 +26,9 @@ fi
 # headers; run: libbpf1 (loaded through koffi).
 packages=(clang llvm make libbpf-dev libbpf1 bpftool)
 if [ "$want_test" = 1 ]; then
-  # Test peers: real servers and clients, and capsh to drop privileges.
-  packages+=(curl nginx-light python3 libcap2-bin iproute2)
+  # Test peers: real servers and clients, capsh to drop privileges, and
+  # qemu with busybox and cpio for the kernel matrix (test/kernels).
+  packages+=(curl nginx-light python3 libcap2-bin iproute2 qemu-system-x86 busybox-static cpio)
 fi
 missing=()
 for p in "${packages[@]}"; do

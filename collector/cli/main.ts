@@ -80,7 +80,7 @@ program
       process.exit(EXIT_CONFIG);
     }
     const sinks = sinksFor(config, log);
-    const { stats, handleMs } = replay(items, config, sinks, log);
+    const { stats, handleMs } = await replay(items, config, sinks, log);
     await Promise.all(sinks.map((s) => s.shutdown()));
     log.info(
       {

@@ -16,7 +16,7 @@ import { ItemKind, type RecordingItem } from './recording.js';
 
 export interface ReplayResult {
   readonly stats: PipelineStats;
-  /** Wall time spent handling the records (not reading the file or flushing). */
+  /** Wall time from the first record to the last handed on (exports run meanwhile). */
   readonly handleMs: number;
 }
 
@@ -29,7 +29,12 @@ function recordedProcesses(facts: Map<number, ProcessFacts>): ProcSource {
   };
 }
 
-export function replay(items: readonly RecordingItem[], config: Config, sinks: readonly SpanSink[], log: Logger): ReplayResult {
+/**
+ * Hands each recorded batch to the pipeline, yielding to the event loop
+ * between batches as the live ring buffer does, so exporters send while
+ * the replay goes on.
+ */
+export async function replay(items: readonly RecordingItem[], config: Config, sinks: readonly SpanSink[], log: Logger): Promise<ReplayResult> {
   const facts = new Map<number, ProcessFacts>();
   let offset: readonly [number, number] = [0, 0];
   const time = { toHrTime: (ns: number): HrTime => shiftedHrTime(ns, offset[0], offset[1]) };
@@ -57,6 +62,7 @@ export function replay(items: readonly RecordingItem[], config: Config, sinks: r
       case ItemKind.BatchEnd:
         pipeline.handle(batch);
         batch = [];
+        await new Promise((r) => setImmediate(r));
         break;
     }
   }

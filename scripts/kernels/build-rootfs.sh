@@ -13,6 +13,7 @@
 #     becomes /init). Rebuilt on every call: it is what is under test.
 # Both are uncompressed: under TCG, unpacking is far cheaper than inflating.
 set -euo pipefail
+# shellcheck source=scripts/kernels/lib.sh
 . "$(dirname "$0")/lib.sh"
 
 need_packages "${HOST_PACKAGES[@]}"
@@ -33,8 +34,8 @@ PROD_MODULES=$(cd "$REPO" && { npm ls --omit=dev --all --parseable 2>/dev/null |
 [ -n "$PROD_MODULES" ] || die "npm ls found no production dependencies in $REPO/node_modules (npm ci)"
 NATIVE=$(cd "$REPO" && for m in $PROD_MODULES; do find "$m" -name '*.node' -type f; done | sort -u)
 
-key=$( (sha256sum "$0"; stat -L -c '%n %s %Y' "$NODE" "$CURL" "$BUSYBOX" "$LIBBPF";
-  for n in $NATIVE; do stat -L -c '%n %s %Y' "$REPO/$n"; done) | sha256sum | cut -c1-16)
+key=$( (sha256sum <"$0"; stat -L -c '%n %s %Y' "$NODE" "$CURL" "$BUSYBOX" "$LIBBPF";
+  for n in $NATIVE; do echo "$n"; done) | sha256sum | cut -c1-16)
 system="$KCACHE/system-$key.cpio"
 
 # Copy one file into the staging root at the same path, keeping symlinks
@@ -64,7 +65,8 @@ add_elf() {
 build_system() {
   local root applet
   root=$(mktemp -d "$KCACHE/.system.XXXXXX")
-  trap 'rm -rf "$root"' RETURN
+  # shellcheck disable=SC2064
+  trap "rm -rf '$root'" EXIT
   say "building the guest system archive ($(basename "$system"))"
   mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib/x86_64-linux-gnu,usr/lib64,etc,proc,sys,dev,tmp,run,root,var/tmp}
   # Debian's merged /usr, as on the host.
@@ -101,25 +103,26 @@ build_system() {
   mv "$system.tmp" "$system"
   # Older system archives of previous inputs are of no further use.
   find "$KCACHE" -maxdepth 1 -name 'system-*.cpio' ! -name "$(basename "$system")" -delete
+  rm -rf "$root"
+  trap - EXIT
 }
 
 [ -s "$system" ] || build_system
 
 # The project, rebuilt every time, per checkout.
 repo_key=$(echo "$REPO" | sha256sum | cut -c1-12)
-project="$KCACHE/project-$repo_key.cpio"
 initrd="$KCACHE/initrd-$repo_key.cpio"
 stage=$(mktemp -d "$KCACHE/.project.XXXXXX")
 trap 'rm -rf "$stage"' EXIT
 mkdir -p "$stage/sonde/test/peers" "$stage/sonde/test/kernels" "$stage/sonde/node_modules"
 cp -a "$REPO/sonde" "$REPO/package.json" "$stage/sonde/"
 (cd "$REPO" && tar -cf - --exclude=dist/bpf/.obj dist) | (cd "$stage/sonde" && tar -xf -)
+# shellcheck disable=SC2086 # one path per word
 (cd "$REPO" && tar -cf - $PROD_MODULES) | (cd "$stage/sonde" && tar -xf -)
 cp -a "$REPO/test/peers/node-server.mjs" "$stage/sonde/test/peers/"
 cp -a "$REPO/test/kernels/guest" "$stage/sonde/test/kernels/"
 install -m 0755 "$REPO/test/kernels/guest/init.sh" "$stage/init"
-(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0) >"$project.tmp"
-mv "$project.tmp" "$project"
-cat "$system" "$project" >"$initrd.tmp"
+# Written aside and renamed: a guest still booting keeps the initrd it opened.
+{ cat "$system"; cd "$stage" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0; } >"$initrd.tmp"
 mv "$initrd.tmp" "$initrd"
 echo "$initrd"

@@ -1,3 +1,4 @@
+# shellcheck shell=bash disable=SC2034
 # Shared by the kernel-matrix scripts (sourced, not run).
 #
 # Everything these scripts download or build lives in a cache outside the

@@ -21,7 +21,7 @@ import { stringify } from 'yaml';
 import { freePort } from './ports.js';
 import { spawnTied } from './tied.js';
 
-const ROOT = join(import.meta.dirname, '../..');
+import { ROOT } from '../../collector/version.js';
 
 export interface Jaeger {
   /** OTLP/gRPC receiver, e.g. for @opentelemetry/exporter-trace-otlp-grpc. */

@@ -10,7 +10,9 @@ import { createInterface } from 'node:readline';
 import { spawnTied } from './tied.js';
 import { waitFor } from './wait.js';
 
-export const ROOT = join(import.meta.dirname, '../..');
+/** The repository root, whether this runs from test/ or compiled into dist/ (the benchmarks). */
+export { ROOT } from '../../collector/version.js';
+import { ROOT } from '../../collector/version.js';
 
 export interface PrintedSpan {
   name: string;

@@ -63,10 +63,11 @@ describe('with selectors', () => {
       await sonde.stop();
     }
     expect(sonde.spansWhere((s) => s.resource['service.name'] !== 'server-a')).toEqual([]);
-    // Traced, server-b's 20 exchanges would be at least 40 records; server-a's one is a handful.
+    // Traced, server-b's 20 exchanges would be at least 60 records (request, response, EOF);
+    // server-a's one is a handful (more when a loaded machine splits its reads).
     const kernel = sonde.logs.find((l) => l.msg === 'sonde stopped')!['kernel'] as { dataRecords: number };
     expect(kernel.dataRecords).toBeGreaterThan(0);
-    expect(kernel.dataRecords).toBeLessThanOrEqual(8);
+    expect(kernel.dataRecords).toBeLessThan(20);
   });
 
   it('--open-port picks up a server that starts listening after Sonde, within a second', async () => {

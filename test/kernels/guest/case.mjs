@@ -5,7 +5,8 @@
 //   node test/kernels/guest/case.mjs --out FILE --case '{"mode":"kprobe"}'
 //   node test/kernels/guest/case.mjs --out /dev/ttyS1 --case-b64 BASE64
 //
-// Case: { id, mode: 'auto'|'fentry'|'kprobe'|'tracepoint', socketLookup?, port? }.
+// Case: { id, mode: 'auto'|'fentry'|'kprobe'|'tracepoint', socketLookup?, port?,
+// logLevel? (sonde's; 'debug' shows libbpf's own lines), readyTimeoutMs?, spansTimeoutMs? }.
 // It runs `sonde doctor --json`, starts the Node test server, `sonde run
 // --print json --open-port PORT [--capture-mode M]`, sends the requests
 // below with curl, waits for the spans, stops sonde, and writes what it saw
@@ -13,7 +14,7 @@
 // guest that hangs still tells how far it got. The checks are made by the
 // host (test/kernels/evaluate.ts).
 import { execFile, spawn } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, openSync, realpathSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
 import { release } from 'node:os';
 import { join } from 'node:path';
@@ -40,6 +41,14 @@ function progress(msg) {
 }
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+// On the host, the server and sonde die with this script, however it ends
+// (util-linux setpriv; the guest, whose setpriv is busybox's, without
+// --pdeathsig, powers off instead).
+const SETPRIV = existsSync('/usr/bin/setpriv') && !realpathSync('/usr/bin/setpriv').endsWith('busybox') ? '/usr/bin/setpriv' : null;
+function spawnTied(cmd, argv, opts) {
+  return SETPRIV ? spawn(SETPRIV, ['--pdeathsig', 'KILL', cmd, ...argv], opts) : spawn(cmd, argv, opts);
+}
 
 async function waitFor(probe, what, timeoutMs, everyMs = 50) {
   const deadline = Date.now() + timeoutMs;
@@ -116,7 +125,7 @@ async function main() {
   record('doctor', { code: doctor.code, report, stdout: report ? undefined : doctor.stdout, stderr: doctor.stderr });
   progress(`doctor exited ${doctor.code}`);
 
-  const server = spawn(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), '127.0.0.1'], { stdio: 'ignore' });
+  const server = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), '127.0.0.1'], { stdio: 'ignore' });
   let up = false;
   await waitFor(() => {
     if (server.exitCode !== null) throw new Error(`node server exited with ${server.exitCode}`);
@@ -129,9 +138,9 @@ async function main() {
   const sondeArgs = ['run', '--print', 'json', '--open-port', String(port)];
   if (kase.mode && kase.mode !== 'auto') sondeArgs.push('--capture-mode', kase.mode);
   if (kase.socketLookup && kase.socketLookup !== 'auto') sondeArgs.push('--socket-lookup', kase.socketLookup);
-  const sonde = spawn(join(ROOT, 'sonde'), sondeArgs, {
+  const sonde = spawnTied(join(ROOT, 'sonde'), sondeArgs, {
     cwd: ROOT,
-    env: { ...process.env, OTEL_EBPF_LOG_LEVEL: 'info' },
+    env: { ...process.env, OTEL_EBPF_LOG_LEVEL: kase.logLevel ?? 'info' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   record('sonde-start', { pid: sonde.pid, args: sondeArgs });

@@ -1,0 +1,122 @@
+/** The benchmark's results as data (latest.json) and as tables (latest.md), with the targets. */
+
+export interface Latency {
+  readonly rps: number;
+  readonly p50: number;
+  readonly p99: number;
+}
+
+export interface OverheadRow {
+  readonly server: string;
+  readonly load: 'saturation' | number;
+  readonly baseline: Latency;
+  readonly traced: Latency;
+  readonly untraced: Latency;
+  /** Sonde's own cost while tracing, at fixed rates. */
+  readonly cost: { cpuUsPerRequest: number; bpfNsPerRequest: number; coreShare: number; rssMiB: number } | null;
+}
+
+export interface CapacityRow {
+  readonly rate: number;
+  readonly achieved: number;
+  readonly requests: number;
+  readonly spans: number;
+  readonly lost: number;
+  readonly parseErrors: number;
+  readonly rssMiB: number;
+}
+
+export interface PipelineRow {
+  readonly label: string;
+  readonly requests: number;
+  readonly records: number;
+  readonly spans: number;
+  readonly ms: number;
+  readonly recordsPerSecond: number;
+}
+
+export interface BenchResults {
+  date: string;
+  machine: string;
+  quick: boolean;
+  secondsPerRun: number;
+  repetitions: number;
+  overhead: OverheadRow[];
+  capacity: {
+    rows: CapacityRow[];
+    overload: { rate: number; rssMiB: number[]; exitCode: number; report: { spans: number; lostDataRecords: number; lostControlRecords: number } };
+  };
+  pipeline: PipelineRow[];
+  minutes: number;
+}
+
+const f0 = (n: number): string => (Number.isFinite(n) ? Math.round(n).toLocaleString('en-US') : '-');
+const f1 = (n: number): string => (Number.isFinite(n) ? n.toFixed(1) : '-');
+const pct = (n: number): string => (Number.isFinite(n) ? `${(n * 100).toFixed(1)} %` : '-');
+const signed = (n: number): string => (Number.isFinite(n) ? `${n >= 0 ? '+' : ''}${Math.round(n)}` : '-');
+
+export function renderMarkdown(r: BenchResults): string {
+  const out: string[] = [];
+  out.push('# Sonde benchmark', '');
+  out.push(`${r.date}, kernel ${r.machine}, ${r.secondsPerRun} s per run, median of ${r.repetitions}${r.quick ? ' (quick)' : ''}; ${r.minutes.toFixed(1)} minutes in all.`, '');
+
+  out.push('## Overhead on the application', '');
+  out.push('Throughput ratio and latency change against the same server without Sonde, measured in the same run; "untraced" is Sonde running but not selecting that server. Latencies in µs (fixed rates: from when each request was due).', '');
+  out.push('| server | load | req/s without | traced: throughput | traced: p50 Δ | traced: p99 Δ | untraced: throughput | untraced: p99 Δ |');
+  out.push('|---|---|---|---|---|---|---|---|');
+  for (const o of r.overhead) {
+    const load = o.load === 'saturation' ? 'saturation (wrk)' : `${f0(o.load)} req/s`;
+    out.push(
+      `| ${o.server} | ${load} | ${f0(o.baseline.rps)} | ${pct(o.traced.rps / o.baseline.rps)} | ${signed(o.traced.p50 - o.baseline.p50)} | ${signed(o.traced.p99 - o.baseline.p99)} | ${pct(o.untraced.rps / o.baseline.rps)} | ${signed(o.untraced.p99 - o.baseline.p99)} |`,
+    );
+  }
+  out.push('');
+
+  out.push('## Cost of Sonde (tracing, plaintext HTTP/1.1)', '');
+  out.push('| server | rate | Sonde CPU per 1,000 requests | share of one core | in-kernel BPF time per request | Sonde RSS |');
+  out.push('|---|---|---|---|---|---|');
+  for (const o of r.overhead) {
+    if (!o.cost || o.load === 'saturation') continue;
+    out.push(`| ${o.server} | ${f0(o.load)} req/s | ${f1(o.cost.cpuUsPerRequest)} ms | ${pct(o.cost.coreShare)} | ${f0(o.cost.bpfNsPerRequest)} ns | ${f0(o.cost.rssMiB)} MiB |`);
+  }
+  out.push('');
+
+  out.push('## Capacity (Go net/http server, traced)', '');
+  out.push('| offered req/s | achieved req/s | requests | spans | records lost | parse errors | Sonde RSS |');
+  out.push('|---|---|---|---|---|---|---|');
+  for (const c of r.capacity.rows) {
+    out.push(`| ${f0(c.rate)} | ${f0(c.achieved)} | ${f0(c.requests)} | ${f0(c.spans)} | ${f0(c.lost)} | ${f0(c.parseErrors)} | ${f0(c.rssMiB)} MiB |`);
+  }
+  const lossless = r.capacity.rows.filter((c) => c.lost === 0 && c.spans >= c.requests && c.achieved >= 0.97 * c.rate);
+  const best = lossless.length ? Math.max(...lossless.map((c) => c.rate)) : 0;
+  const ov = r.capacity.overload;
+  out.push(
+    '',
+    `Highest offered rate with every request a span and nothing lost: **${f0(best)} req/s**. Overload at ${f0(ov.rate)} req/s: ${f0(ov.report.lostDataRecords + ov.report.lostControlRecords)} records lost and counted, exit code ${ov.exitCode}, RSS per second ${ov.rssMiB.map(f0).join(', ')} MiB.`,
+    '',
+  );
+
+  out.push('## Pipeline alone (a recorded stream replayed: drain → parse → span → export)', '');
+  out.push('| stage | requests recorded | records | spans | time | records/s |');
+  out.push('|---|---|---|---|---|---|');
+  for (const p of r.pipeline) out.push(`| ${p.label} | ${f0(p.requests)} | ${f0(p.records)} | ${f0(p.spans)} | ${f0(p.ms)} ms | ${f0(p.recordsPerSecond)} |`);
+  out.push('');
+
+  out.push('## Targets', '');
+  const at10k = r.overhead.filter((o) => o.load === 10000 && o.cost);
+  const sat = r.overhead.filter((o) => o.load === 'saturation');
+  const worstCpu = Math.max(...at10k.map((o) => o.cost!.cpuUsPerRequest));
+  const worstRss = Math.max(...at10k.map((o) => o.cost!.rssMiB));
+  const worstTput = Math.min(...sat.map((o) => o.traced.rps / o.baseline.rps));
+  const worstP99 = Math.max(...at10k.map((o) => o.traced.p99 - o.baseline.p99));
+  const zeroLoss10k = r.capacity.rows.find((c) => c.rate === 10000);
+  out.push('| target | measured | met |');
+  out.push('|---|---|---|');
+  out.push(`| Sonde CPU < 10 µs per request at 10k req/s | worst ${f1(worstCpu)} µs | ${worstCpu < 10 ? 'yes' : 'no'} |`);
+  out.push(`| Sonde RSS < 150 MB | worst ${f0(worstRss)} MiB | ${worstRss < 143 ? 'yes' : 'no'} |`);
+  out.push(`| traced app keeps ≥ 97 % of its saturated throughput | worst ${pct(worstTput)} | ${worstTput >= 0.97 ? 'yes' : 'no'} |`);
+  out.push(`| p99 rises < 50 µs at 10k req/s | worst ${signed(worstP99)} µs | ${worstP99 < 50 ? 'yes' : 'no'} |`);
+  out.push(`| zero loss at 10k req/s | ${zeroLoss10k ? `${f0(zeroLoss10k.lost)} lost, ${f0(zeroLoss10k.spans)} spans for ${f0(zeroLoss10k.requests)} requests` : 'not run'} | ${zeroLoss10k && zeroLoss10k.lost === 0 && zeroLoss10k.spans >= zeroLoss10k.requests ? 'yes' : 'no'} |`);
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,3 @@
+module sonde.dev/bench/goserver
+
+go 1.21

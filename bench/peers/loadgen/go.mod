@@ -1,0 +1,3 @@
+module sonde.dev/bench/loadgen
+
+go 1.21
