@@ -2,7 +2,10 @@
  * Kernel timestamps (bpf_ktime_get_ns: CLOCK_MONOTONIC) to wall-clock
  * time (ARCHITECTURE decision 7). The offset between the two clocks is
  * sampled once per batch, so durations are exactly what the kernel saw
- * and only the placement on the wall clock follows NTP adjustments.
+ * and only the placement on the wall clock follows NTP adjustments. The
+ * sampled offset jitters by a microsecond or so between two reads; it is
+ * taken up only when it moved by more than MAX_JITTER_NS, so spans of
+ * one exchange, converted in different batches, keep their true order.
  */
 import type { HrTime } from '@opentelemetry/api';
 import { libcCalls } from './libbpf.js';
@@ -10,12 +13,14 @@ import { libcCalls } from './libbpf.js';
 const CLOCK_REALTIME = 0;
 const CLOCK_MONOTONIC = 1;
 const NS = 1e9;
+const MAX_JITTER_NS = 50_000;
 
 export class KernelClock {
   private readonly ts = new BigInt64Array(2);
   /** wall - monotonic, split to stay exact in doubles. */
   private offsetSec = 0;
   private offsetNs = 0;
+  private synced = false;
 
   constructor() {
     this.sync();
@@ -33,8 +38,11 @@ export class KernelClock {
       ns += NS;
       sec -= 1;
     }
+    const moved = Math.abs((sec - this.offsetSec) * NS + (ns - this.offsetNs));
+    if (this.synced && moved <= MAX_JITTER_NS) return;
     this.offsetSec = sec;
     this.offsetNs = ns;
+    this.synced = true;
   }
 
   /** wall - monotonic, as [seconds, nanoseconds]. */
