@@ -15,6 +15,7 @@ import { createOtlpExporter, resolveOtlpTarget } from '../export/otlp.js';
 import { SpanBatcher, type SpanSink } from '../export/SpanBatcher.js';
 import { TracePrinter } from '../export/TracePrinter.js';
 import type { Logger } from '../log.js';
+import { startCpuProfile } from '../debug/cpuProfile.js';
 import { RecordingWriter } from '../record/recording.js';
 import { ROOT } from '../version.js';
 
@@ -92,6 +93,7 @@ export async function run(config: Config, log: Logger, opts: RunOptions = {}): P
     log.error({ program: failure.program, verifierLog: failure.verifierLog }, failure.error.message);
     return EXIT_KERNEL;
   }
+  const profiler = process.env.SONDE_CPU_PROFILE ? await startCpuProfile(process.env.SONDE_CPU_PROFILE) : null;
   log.info(
     {
       mode: choice.mode,
@@ -112,7 +114,10 @@ export async function run(config: Config, log: Logger, opts: RunOptions = {}): P
       }
       stopping = true;
       log.info(`${signal}: detaching probes and flushing spans`);
-      collector.stop().then(
+      collector
+        .stop()
+        .then(() => profiler?.stop())
+        .then(
         () => resolve(0),
         (err: unknown) => {
           log.error({ err }, 'error while stopping');

@@ -4,12 +4,18 @@
  * endpoint is used as given; the generic one gets "/v1/traces" appended
  * for http/protobuf; without an explicit protocol, port 4317 means gRPC
  * and anything else http/protobuf (the specification's default).
+ *
+ * Transport, retries, timeouts and headers are the OpenTelemetry
+ * exporters' own; the request body comes from OtlpTraceEncoder.
  */
 import { Metadata } from '@grpc/grpc-js';
-import { OTLPTraceExporter as GrpcTraceExporter } from '@opentelemetry/exporter-trace-otlp-grpc';
-import { OTLPTraceExporter as ProtoTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
-import type { SpanExporter } from '@opentelemetry/sdk-trace';
+import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
+import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
+import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
+import { ProtobufTraceSerializer, TraceExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../config/schema.js';
+import { OtlpTraceEncoder } from './otlpEncoder.js';
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 
@@ -34,11 +40,39 @@ export function resolveOtlpTarget(c: Config['otel_traces_export']): OtlpTarget |
   return { protocol, url, headers: c.headers };
 }
 
+function serializer(): ISerializer<ReadableSpan[], IExportTraceServiceResponse> {
+  const encoder = new OtlpTraceEncoder();
+  return {
+    serializeRequest: (spans) => encoder.encode(spans),
+    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+  };
+}
+
 export function createOtlpExporter(t: OtlpTarget, timeoutMillis: number): SpanExporter {
   if (t.protocol === 'grpc') {
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(t.headers)) metadata.set(k, v);
-    return new GrpcTraceExporter({ url: t.url, metadata, timeoutMillis });
+    return new OTLPExporterBase(
+      createOtlpGrpcExportDelegate(
+        convertLegacyOtlpGrpcOptions({ url: t.url, metadata, timeoutMillis }, 'TRACES'),
+        serializer(),
+        'otlp_grpc_span_exporter',
+        TraceExporterMetricsHelper,
+        undefined,
+        'TraceExportService',
+        '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
+      ),
+    );
   }
-  return new ProtoTraceExporter({ url: t.url, headers: { ...t.headers }, timeoutMillis });
+  return new OTLPExporterBase(
+    createOtlpHttpExportDelegate(
+      convertLegacyHttpOptions({ url: t.url, headers: { ...t.headers }, timeoutMillis }, 'TRACES', 'v1/traces', {
+        'Content-Type': 'application/x-protobuf',
+      }),
+      serializer(),
+      'otlp_http_span_exporter',
+      TraceExporterMetricsHelper,
+      undefined,
+    ),
+  );
 }

@@ -1,0 +1,74 @@
+/**
+ * Sonde's OTLP encoder against the OpenTelemetry JS serializer: both
+ * outputs, decoded with the opentelemetry-proto messages, must say the
+ * same thing, span for span.
+ */
+import { join } from 'node:path';
+import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
+import { resourceFromAttributes } from '@opentelemetry/resources';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import protobuf from 'protobufjs';
+import { describe, expect, it } from 'vitest';
+import { OtlpTraceEncoder } from '../../collector/export/otlpEncoder.js';
+
+const root = protobuf.loadSync(join(import.meta.dirname, '../fixtures/otlp/trace.proto'));
+const Request = root.lookupType('otlp.ExportTraceServiceRequest');
+const SCOPE = { name: 'sonde', version: '0.1.0' };
+const decode = (b: Uint8Array): unknown => Request.toObject(Request.decode(b), { longs: String, bytes: String, enums: Number, defaults: true });
+
+function span(i: number, over: Partial<ReadableSpan> = {}): ReadableSpan {
+  const ctx = { traceId: `${'ab'.repeat(15)}${(i % 256).toString(16).padStart(2, '0')}`, spanId: `00000000000000${(i % 256).toString(16).padStart(2, '0')}`, traceFlags: TraceFlags.SAMPLED };
+  return {
+    name: i % 3 ? 'GET' : 'HTTP',
+    kind: i % 2 ? SpanKind.SERVER : SpanKind.CLIENT,
+    spanContext: () => ctx,
+    parentSpanContext: undefined,
+    startTime: [1_795_000_000 + i, 123_456_789],
+    endTime: [1_795_000_000 + i, 987_654_321],
+    duration: [0, 864_197_532],
+    status: i % 4 === 0 ? { code: SpanStatusCode.ERROR, message: 'ü broken' } : { code: SpanStatusCode.UNSET },
+    attributes: {
+      'http.request.method': 'GET',
+      'url.path': `/items/${i}/ünïcode`,
+      'http.response.status_code': 200 + i,
+      'network.peer.port': 65535,
+      'http.request.body.size': 0,
+      'a.negative': -42,
+      'a.double': 1.5,
+      'a.bool': i % 2 === 0,
+      'a.list': ['x', 'y'],
+    },
+    links: [],
+    events: [],
+    ended: true,
+    resource: resourceFromAttributes({ 'service.name': `svc-${i % 2}`, 'process.pid': 1000 + (i % 2) }),
+    instrumentationScope: SCOPE,
+    droppedAttributesCount: 0,
+    droppedEventsCount: 0,
+    droppedLinksCount: 0,
+    ...over,
+  };
+}
+
+describe('OTLP encoder', () => {
+  it('says what the OpenTelemetry serializer says', () => {
+    const resources = [resourceFromAttributes({ 'service.name': 'a', 'process.pid': 1 }), resourceFromAttributes({ 'service.name': 'b' })];
+    const spans = Array.from({ length: 40 }, (_, i) => span(i, { resource: resources[i % 2]! }));
+    spans[5] = span(5, {
+      resource: resources[1]!,
+      parentSpanContext: { traceId: 'ab'.repeat(16), spanId: '1234567890abcdef', traceFlags: 1, isRemote: true },
+    });
+    const ours = decode(new OtlpTraceEncoder().encode(spans));
+    const theirs = decode(ProtobufTraceSerializer.serializeRequest(spans)!);
+    expect(ours).toEqual(theirs);
+  });
+
+  it('encodes again the same way (buffers are reused, not shared)', () => {
+    const enc = new OtlpTraceEncoder();
+    const first = enc.encode([span(1)]);
+    const copy = Uint8Array.from(first);
+    enc.encode([span(2), span(3)]);
+    expect(first).toEqual(copy);
+  });
+});
