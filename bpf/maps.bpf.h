@@ -27,13 +27,14 @@ SONDE_MAP struct {
 	__uint(max_entries, 16 << 20);
 } events SEC(".maps");
 
-/* Counters (enum sonde_counter), per CPU. Written by every program, read
- * and summed by userspace (collector/ebpf/KernelCounters.ts). */
+/* Counters (struct sonde_counters), one per CPU, in a single slot so a
+ * program run looks them up once. Written by every program, read and
+ * summed by userspace (KernelCapture.counters). */
 SONDE_MAP struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, SONDE_CNT_MAX);
+	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u64);
+	__type(value, struct sonde_counters);
 } counters SEC(".maps");
 
 /* The process filter: tgid -> enum sonde_verdict. Written by userspace
@@ -57,8 +58,9 @@ SONDE_MAP struct {
 } open_ports SEC(".maps");
 
 /* Sockets seen by traced processes: struct sock address -> sonde_conn_info.
- * Written by conn.bpf.c and the data paths (role), and by userspace (ignored);
- * read by the data paths and by the state tracepoint. */
+ * Written by conn.bpf.c (client role, on connect) and the data paths (first
+ * sight), and by userspace (ignored, skips); read by the data paths and by
+ * the state tracepoint, which deletes them on close. */
 SONDE_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, 65536);
@@ -66,22 +68,10 @@ SONDE_MAP struct {
 	__type(value, struct sonde_conn_info);
 } conns SEC(".maps");
 
-/* Where capture may start in each direction of a socket (struct
- * sonde_capture_from). Written by userspace when a parser knows how much
- * body is still to come; read by the data paths (emit_io). */
-SONDE_MAP struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 65536);
-	__type(key, __u64);
-	__type(value, struct sonde_capture_from);
-} capture_from SEC(".maps");
-
 enum sonde_io_op {
 	SONDE_OP_SEND = 1,
 	SONDE_OP_RECV = 2,
 	SONDE_OP_SENDFILE = 3,
-	SONDE_OP_CONNECT = 4,
-	SONDE_OP_ACCEPT = 5,
 };
 
 /* One syscall (or tcp_sendmsg/tcp_recvmsg call) between its entry and exit. */
@@ -96,8 +86,7 @@ struct sonde_inflight {
 };
 
 /* Calls in flight, by pid_tgid. Written at entry, read and deleted at exit
- * by syscalls.bpf.c, conn.bpf.c and the tcp_* probes; the sock_*_length
- * tracepoints fill in `sk` in between. LRU so threads killed mid-call
+ * by syscalls.bpf.c and the tcp_* probes. LRU so threads killed mid-call
  * cannot leak entries. */
 SONDE_MAP struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);

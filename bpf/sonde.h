@@ -16,7 +16,7 @@
 
 enum sonde_event_type {
 	SONDE_EV_DATA = 1,       /* bytes moved on a TCP socket */
-	SONDE_EV_CONN_OPEN = 2,  /* connect() or accept() by a traced process */
+	SONDE_EV_CONN_OPEN = 2,  /* a socket of a traced process, first seen: tuple and role */
 	SONDE_EV_CONN_STATE = 3, /* a known socket left ESTABLISHED */
 	SONDE_EV_PROC_EXEC = 4,  /* a process replaced its image */
 	SONDE_EV_PROC_EXIT = 5,  /* a traced process exited */
@@ -30,16 +30,17 @@ enum sonde_direction {
 };
 
 enum sonde_role {
-	SONDE_ROLE_UNKNOWN = 0, /* socket seen first mid-stream (opened before Sonde) */
-	SONDE_ROLE_CLIENT = 1,  /* the process called connect() */
-	SONDE_ROLE_SERVER = 2,  /* the process got it from accept() */
+	SONDE_ROLE_UNKNOWN = 0, /* not seen connecting: accepted, or opened before Sonde */
+	SONDE_ROLE_CLIENT = 1,  /* the process connected it (SYN_SENT seen) */
+	SONDE_ROLE_SERVER = 2,  /* learnt by userspace from the bytes; the kernel never says it */
 	SONDE_ROLE_SELF = 3,    /* Sonde's own connect(): its peer must not be traced */
 };
 
 /* Which probe produced a data record. */
 enum sonde_source {
-	SONDE_SRC_SYSCALL = 0, /* syscall tracepoints */
+	SONDE_SRC_SYSCALL = 0, /* syscall tracepoints (older kernels) */
 	SONDE_SRC_KPROBE = 1,  /* kprobes / fentry on tcp_sendmsg and tcp_recvmsg */
+	SONDE_SRC_SOCKET = 2,  /* sock:sock_{send,recv}_length raw tracepoints */
 };
 
 enum sonde_data_flags {
@@ -54,7 +55,7 @@ enum sonde_verdict {
 	SONDE_VERDICT_PENDING = 2, /* exec'd while a selector is active; userspace decides */
 };
 
-/* Indexes of the per-CPU counter map `counters`. */
+/* Fields of struct sonde_counters (map `counters`, one per CPU). */
 enum sonde_counter {
 	SONDE_CNT_DROP_DATA = 0,    /* data record lost: ring buffer full */
 	SONDE_CNT_DROP_CONTROL = 1, /* open/state/exec/exit record lost: ring buffer full */
@@ -66,14 +67,17 @@ enum sonde_counter {
 	SONDE_CNT_MAX = 8,
 };
 
+struct sonde_counters {
+	__u64 n[SONDE_CNT_MAX];
+};
+
 /* Load-time settings, in .rodata (`sonde_cfg`), written by userspace before load. */
 struct sonde_config {
 	__u32 capture_size;    /* payload bytes copied per record, <= SONDE_MAX_CAPTURE */
 	__u32 self_pid;        /* Sonde's own tgid: never traced */
 	__u32 wakeup_bytes;    /* wake userspace when this much data waits */
 	__u8 default_verdict;  /* verdict of processes absent from proc_verdict */
-	__u8 use_sock_len_tp;  /* sock:sock_{send,recv}_length attached: trust their sk */
-	__u8 pad[2];
+	__u8 pad[3];
 };
 
 /* Connection identity: local and remote endpoint, network byte order addresses. */
@@ -97,18 +101,19 @@ struct sonde_event_header {
 /*
  * SONDE_EV_DATA, followed by `captured` payload bytes. `len` is the true
  * length moved by the call; the captured bytes start `offset` bytes into
- * it (the bytes before were body userspace said it would skip: see map
- * capture_from), and parsers skip whatever was not copied. `pos` is where
- * the chunk starts in its direction's byte stream, so a lost record shows
- * as a hole. header.ts is when the bytes entered the syscall (sends) or
- * left it (receives); ts_end is when the call returned.
+ * it (the bytes before were body userspace said it would skip: see
+ * sonde_conn_info), and parsers skip whatever was not copied. `seq` is the
+ * TCP sequence number of the chunk's first byte (from write_seq and
+ * copied_seq), so bytes moved where no probe looks, or records lost,
+ * show as holes. header.ts is when the bytes entered the call (sends,
+ * where known) or left it; ts_end is when the call returned. The
+ * connection's addresses came once, in its SONDE_EV_CONN_OPEN.
  */
 struct sonde_data_event {
 	struct sonde_event_header hdr;
 	__u64 sock;    /* struct sock address: the connection id while it lives */
 	__u64 ts_end;
-	__u64 pos;
-	struct sonde_tuple tuple;
+	__u32 seq;
 	__u32 len;
 	__u32 captured;
 	__u32 offset;
@@ -116,6 +121,7 @@ struct sonde_data_event {
 	__u8 role;     /* enum sonde_role, as the kernel knows it */
 	__u8 source;   /* enum sonde_source */
 	__u8 flags;    /* enum sonde_data_flags */
+	__u8 pad[4];
 	__u8 data[SONDE_MAX_CAPTURE];
 };
 
@@ -146,19 +152,17 @@ struct sonde_proc_event {
 	char comm[16];
 };
 
-/* Per-socket state in the kernel (map conns). */
+/* Per-socket state in the kernel (map conns). The kernel writes role and
+ * announced; userspace rewrites the whole entry to set ignored, or a skip:
+ * in direction d, the bytes before sequence number skip_seq[d] are body
+ * the parser will only count, so copying starts at the next message. */
 struct sonde_conn_info {
 	__u8 role;
-	__u8 ignored;  /* set by userspace: stop copying this connection's bytes */
-	__u8 pad[6];
-	__u64 pos[2];  /* bytes seen so far, by enum sonde_direction */
-};
-
-/* Per-socket hint from userspace (map capture_from): the bytes of each
- * direction before these stream positions are body the parser will skip,
- * so copying starts at the next message instead. */
-struct sonde_capture_from {
-	__u64 pos[2];
+	__u8 ignored;      /* stop copying this connection's bytes */
+	__u8 announced;    /* its SONDE_EV_CONN_OPEN went out */
+	__u8 skipping[2];  /* skip_seq[d] is set */
+	__u8 pad[3];
+	__u32 skip_seq[2];
 };
 
 #endif /* __SONDE_H */

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * Tracepoint capture mode: the bytes of read/write-family syscalls on TCP
- * sockets. The entry saves the user buffer; the exit, knowing how many
- * bytes moved, copies them out. The socket behind the fd comes from
- * sock:sock_{send,recv}_length on the same thread when the kernel has
- * them (5.19+), else from the task's file table (sock_from_fd).
+ * Tracepoint capture mode on kernels without sock:sock_{send,recv}_length
+ * (before 5.19; socket.bpf.c is the path from there on): the bytes of
+ * read/write-family syscalls on TCP sockets. The entry saves the user
+ * buffer; the exit, knowing how many bytes moved, finds the socket behind
+ * the fd in the task's file table (sock_from_fd) and copies them out.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -47,6 +47,7 @@ static __always_inline int exit_io(long ret)
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sonde_inflight *in = bpf_map_lookup_elem(&inflight, &id);
 	struct sonde_inflight call;
+	struct io_call io = {};
 	struct sock *sk;
 
 	if (!in)
@@ -57,17 +58,20 @@ static __always_inline int exit_io(long ret)
 		return 0;
 	if (ret < 0 || (ret == 0 && call.op != SONDE_OP_RECV))
 		return 0;
-	if (sonde_cfg.use_sock_len_tp && call.op != SONDE_OP_SENDFILE)
-		sk = (struct sock *)call.sk; /* 0 unless the call went through a TCP socket */
-	else
-		sk = sock_from_fd(call.fd);
+	sk = sock_from_fd(call.fd);
 	if (!sk)
 		return 0;
-	if (call.op == SONDE_OP_SENDFILE) /* page cache to socket: no user bytes */
-		emit_io(sk, SONDE_SRC_SYSCALL, true, call.ts, NULL, 0, ret);
-	else
-		emit_io(sk, SONDE_SRC_SYSCALL, call.op == SONDE_OP_SEND, call.ts,
-			(const void *)call.buf, call.iovcnt, ret);
+	io.sk = sk;
+	io.is_send = call.op != SONDE_OP_RECV;
+	io.ts_enter = call.ts;
+	io.ret = ret;
+	io.seq_end = stream_end(sk, io.is_send);
+	io.source = SONDE_SRC_SYSCALL;
+	if (call.op != SONDE_OP_SENDFILE) { /* sendfile: page cache to socket, no user bytes */
+		io.buf = (const void *)call.buf;
+		io.iovcnt = call.iovcnt;
+	}
+	emit_io(&io);
 	return 0;
 }
 
@@ -155,30 +159,3 @@ int sonde_exit_recvfrom(struct trace_event_raw_sys_exit *ctx) { return exit_io(c
 
 SEC("tracepoint/syscalls/sys_exit_recvmsg")
 int sonde_exit_recvmsg(struct trace_event_raw_sys_exit *ctx) { return exit_io(ctx->ret); }
-
-/* Fired inside sock_sendmsg()/sock_recvmsg(): name the socket of the call in flight. */
-static __always_inline int note_sock(const void *sk, __u16 family, __u16 protocol)
-{
-	__u64 id = bpf_get_current_pid_tgid();
-	struct sonde_inflight *in;
-
-	if (protocol != IPPROTO_TCP || (family != AF_INET && family != AF_INET6))
-		return 0;
-	in = bpf_map_lookup_elem(&inflight, &id);
-	if (in)
-		in->sk = (__u64)sk;
-	return 0;
-}
-
-/* Loaded only where the kernel has these tracepoints (userspace decides). */
-SEC("tracepoint/sock/sock_send_length")
-int sonde_sock_send_length(struct trace_event_raw_sock_msg_length *ctx)
-{
-	return note_sock(ctx->sk, ctx->family, ctx->protocol);
-}
-
-SEC("tracepoint/sock/sock_recv_length")
-int sonde_sock_recv_length(struct trace_event_raw_sock_msg_length *ctx)
-{
-	return note_sock(ctx->sk, ctx->family, ctx->protocol);
-}

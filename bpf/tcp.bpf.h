@@ -69,40 +69,12 @@ static __always_inline int tcp_enter(__u8 op, struct sock *sk, struct msghdr *ms
 	return 0;
 }
 
-/*
- * The iovec array of an ITER_IOVEC iterator is the kernel's copy of the
- * user's (import_iovec, import_single_range), so it is read as kernel
- * memory, and only each segment's bytes as user memory. One record per
- * segment, each with its own true length; what lies beyond SONDE_MAX_IOV
- * segments goes out as one length-only record.
- */
-static __always_inline void emit_kernel_iov(struct sock *sk, bool is_send, __u64 ts,
-					    const struct iovec *iov, __u32 iovcnt, long ret)
-{
-	long remaining = ret;
-	struct iovec v;
-	long n;
-
-	for (int i = 0; i < SONDE_MAX_IOV; i++) {
-		if (i >= iovcnt || remaining <= 0)
-			break;
-		if (bpf_probe_read_kernel(&v, sizeof(v), &iov[i]))
-			break;
-		n = v.iov_len < remaining ? v.iov_len : remaining;
-		if (n <= 0)
-			continue;
-		emit_io(sk, SONDE_SRC_KPROBE, is_send, ts, v.iov_base, 0, n);
-		remaining -= n;
-	}
-	if (remaining > 0)
-		emit_io(sk, SONDE_SRC_KPROBE, is_send, ts, NULL, 0, remaining);
-}
-
 static __always_inline int tcp_exit(long ret)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	struct sonde_inflight *in = bpf_map_lookup_elem(&inflight, &id);
 	struct sonde_inflight call;
+	struct io_call io = {};
 
 	if (!in)
 		return 0;
@@ -110,12 +82,18 @@ static __always_inline int tcp_exit(long ret)
 	bpf_map_delete_elem(&inflight, &id);
 	if (!call.sk || ret < 0 || (ret == 0 && call.op != SONDE_OP_RECV))
 		return 0;
-	if (call.iovcnt && ret > 0)
-		emit_kernel_iov((struct sock *)call.sk, call.op != SONDE_OP_RECV, call.ts,
-				(const struct iovec *)call.buf, call.iovcnt, ret);
-	else
-		emit_io((struct sock *)call.sk, SONDE_SRC_KPROBE, call.op != SONDE_OP_RECV, call.ts,
-			(const void *)call.buf, 0, ret);
+	io.sk = (struct sock *)call.sk;
+	io.is_send = call.op != SONDE_OP_RECV;
+	io.ts_enter = call.ts;
+	io.ret = ret;
+	io.seq_end = stream_end(io.sk, io.is_send);
+	io.buf = (const void *)call.buf;
+	io.iovcnt = call.iovcnt;
+	io.source = SONDE_SRC_KPROBE;
+	/* An ITER_IOVEC iterator's array is the kernel's copy of the user's
+	 * (import_iovec): read it as kernel memory, each segment as user memory. */
+	io.kernel_iov = true;
+	emit_io(&io);
 	return 0;
 }
 

@@ -59,7 +59,7 @@ export class Collector {
     );
     const kernel = {
       ignoreConnection: (sock: bigint, role: number) => this.capture?.ignoreConnection(sock, role),
-      setCaptureFrom: (sock: bigint, e: number, i: number) => this.capture?.setCaptureFrom(sock, e, i),
+      setCaptureFrom: (sock: bigint, role: number, e: number | null, i: number | null) => this.capture?.setCaptureFrom(sock, role, e, i),
       setVerdict: (pid: number, v: (typeof Verdict)[keyof typeof Verdict]) => this.capture?.setVerdict(pid, v) ?? null,
       clearVerdict: (pid: number) => this.capture?.clearVerdict(pid),
     };

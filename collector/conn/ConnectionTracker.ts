@@ -13,7 +13,7 @@ import { DataFlags, Direction, Role, TcpState, type ConnOpenEvent, type ConnStat
 import { detectHttp1 } from '../../protocols/http1/detect.js';
 import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError } from '../../protocols/types.js';
-import { decodeEndpoints, sameTuple, type Endpoints } from './endpoints.js';
+import { decodeEndpoints, type Endpoints } from './endpoints.js';
 
 export interface TrackerLimits {
   readonly maxConnections: number;
@@ -55,8 +55,9 @@ export interface IgnoreRequest {
 /** Where the kernel may start copying each direction of a socket again. */
 export interface CaptureHint {
   readonly sock: bigint;
-  /** Stream positions, by kernel direction (egress, ingress). */
-  readonly from: readonly [number, number];
+  readonly role: RoleValue;
+  /** TCP sequence numbers, by kernel direction (egress, ingress); null: copy everything. */
+  readonly from: readonly [number | null, number | null];
 }
 
 export interface TrackerOutput {
@@ -75,15 +76,16 @@ export interface TrackerStats {
   ignored: number;
   /** Requests dropped with their connection before a response came. */
   abandonedRequests: number;
-  /** Bytes the kernel reported moved but whose records never arrived (lost). */
+  /** Bytes moved where no record reported them (lost records, paths no probe sees). */
   missingBytes: number;
+  /** Connections whose addresses never arrived (their open record was lost). */
+  unknownEndpoints: number;
 }
 
 type Protocol = 'detecting' | 'http1' | 'ignored';
 
 interface Connection {
   readonly sock: bigint;
-  readonly tuple: Uint8Array;
   readonly endpoints: Endpoints;
   pid: number;
   role: RoleValue;
@@ -95,11 +97,21 @@ interface Connection {
   held: { direction: number; chunk: Chunk } | null;
   lastSeen: number;
   closedAt: number;
-  /** Next expected stream position, by kernel direction; -1 before the first record. */
+  /** Next expected TCP sequence number, by kernel direction; -1 before the first record. */
   next: [number, number];
-  /** Capture-from positions last sent to the kernel. */
-  from: [number, number];
+  /** Capture-from sequence numbers last sent to the kernel, by direction. */
+  from: [number | null, number | null];
 }
+
+/** Addresses of a connection whose open record was lost. */
+const UNKNOWN_ENDPOINTS: Endpoints = {
+  networkType: 'ipv4',
+  local: { address: '', port: 0 },
+  remote: { address: '', port: 0 },
+};
+
+/** b - a on TCP sequence numbers, as a signed 32-bit distance. */
+const seqDistance = (a: number, b: number): number => (b - a) | 0;
 
 const toServer = (role: RoleValue, direction: number): FlowDirection =>
   (role === Role.Server) === (direction === Direction.Ingress) ? 'toServer' : 'toClient';
@@ -107,7 +119,7 @@ const toServer = (role: RoleValue, direction: number): FlowDirection =>
 export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], hints: [] };
-  readonly stats: TrackerStats = { opened: 0, evicted: 0, idleClosed: 0, ignored: 0, abandonedRequests: 0, missingBytes: 0 };
+  readonly stats: TrackerStats = { opened: 0, evicted: 0, idleClosed: 0, ignored: 0, abandonedRequests: 0, missingBytes: 0, unknownEndpoints: 0 };
 
   constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {}
 
@@ -115,19 +127,19 @@ export class ConnectionTracker {
     return this.conns.size;
   }
 
+  /** The kernel's first word on a socket: its addresses. Again for the same sock: it was recycled. */
   onOpen(ev: ConnOpenEvent): void {
     const old = this.conns.get(ev.sock);
-    if (old) this.release(old); // a recycled struct sock
-    this.add(ev.sock, ev.tuple, ev.pid, ev.role as RoleValue, ev.ts);
+    if (old) this.release(old);
+    this.add(ev.sock, decodeEndpoints(ev.tuple), ev.pid, ev.role as RoleValue, ev.ts);
   }
 
   onData(ev: DataEvent): void {
     let conn = this.conns.get(ev.sock);
-    if (conn && !sameTuple(conn.tuple, ev.tuple)) {
-      this.release(conn);
-      conn = undefined;
+    if (!conn) {
+      this.stats.unknownEndpoints++;
+      conn = this.add(ev.sock, UNKNOWN_ENDPOINTS, ev.pid, ev.role as RoleValue, ev.ts);
     }
-    conn ??= this.add(ev.sock, ev.tuple, ev.pid, ev.role as RoleValue, ev.ts);
     conn.lastSeen = ev.tsEnd;
     conn.pid = ev.pid;
     if (conn.role === Role.Unknown && ev.role !== Role.Unknown) conn.role = ev.role as RoleValue;
@@ -146,8 +158,9 @@ export class ConnectionTracker {
   /** Hand a record's bytes on, with the holes left by lost records and skipped bodies. */
   private feed(conn: Connection, ev: DataEvent): void {
     const dir = ev.direction & 1;
-    const hole = conn.next[dir]! >= 0 && ev.pos > conn.next[dir]! ? ev.pos - conn.next[dir]! : 0;
-    conn.next[dir] = ev.pos + ev.length;
+    const ahead = conn.next[dir]! >= 0 ? seqDistance(conn.next[dir]!, ev.seq) : 0;
+    const hole = ahead > 0 ? ahead : 0;
+    conn.next[dir] = (ev.seq + ev.length) >>> 0;
     this.stats.missingBytes += hole;
     if (conn.protocol === 'detecting') {
       // No skip was asked for before a parser existed, so offset is 0 here.
@@ -170,10 +183,12 @@ export class ConnectionTracker {
     if (conn.role === Role.Unknown || conn.parser === null) return;
     const skip = conn.parser.skippable(toServer(conn.role, dir));
     if (skip <= this.limits.skipHintBytes) return;
-    const from = Math.min(conn.next[dir]! + skip, Number.MAX_SAFE_INTEGER);
-    if (from <= conn.from[dir]!) return;
+    // Sequence numbers wrap at 2^32: a skip is at most half of that.
+    const from = (conn.next[dir]! + Math.min(skip, 0x7fffffff)) >>> 0;
+    const last = conn.from[dir];
+    if (last !== null && last !== undefined && seqDistance(last, from) <= 0) return;
     conn.from[dir] = from;
-    this.out.hints.push({ sock: conn.sock, from: [conn.from[0], conn.from[1]] });
+    this.out.hints.push({ sock: conn.sock, role: conn.role, from: [conn.from[0] ?? null, conn.from[1] ?? null] });
   }
 
   onState(ev: ConnStateEvent): void {
@@ -211,7 +226,7 @@ export class ConnectionTracker {
     }
   }
 
-  private add(sock: bigint, tuple: Uint8Array, pid: number, role: RoleValue, ts: number): Connection {
+  private add(sock: bigint, endpoints: Endpoints, pid: number, role: RoleValue, ts: number): Connection {
     if (this.conns.size >= this.limits.maxConnections) {
       const oldest = this.conns.values().next().value;
       if (oldest) {
@@ -221,8 +236,7 @@ export class ConnectionTracker {
     }
     const conn: Connection = {
       sock,
-      tuple,
-      endpoints: decodeEndpoints(tuple),
+      endpoints,
       pid,
       role,
       protocol: 'detecting',
@@ -232,7 +246,7 @@ export class ConnectionTracker {
       lastSeen: ts,
       closedAt: 0,
       next: [-1, -1],
-      from: [0, 0],
+      from: [null, null],
     };
     this.conns.set(sock, conn);
     this.stats.opened++;

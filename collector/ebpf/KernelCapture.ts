@@ -13,7 +13,7 @@ import type { ModeChoice } from './captureMode.js';
 import { errnoError, libbpf } from './libbpf.js';
 import { RingBufferReader } from './RingBufferReader.js';
 
-export interface CaptureOptions extends Omit<CaptureSettings, 'useSockLenTracepoints'> {
+export interface CaptureOptions extends CaptureSettings {
   readonly bpfDir: string;
   readonly choice: ModeChoice;
   readonly ringBufferSize: number;
@@ -24,13 +24,21 @@ export interface CaptureOptions extends Omit<CaptureSettings, 'useSockLenTracepo
 
 export type EventSink = (events: ReadonlyArray<KernelEvent | DecodeError>) => void;
 
+/** bpf_map_update_elem: only if the key exists. */
+const BPF_EXIST = 2;
+
 const SENDPAGE_PROGRAMS = ['sonde_kp_tcp_sendpage', 'sonde_krp_tcp_sendpage', 'sonde_fe_tcp_sendpage', 'sonde_fx_tcp_sendpage'];
-const SOCK_LENGTH_PROGRAMS = ['sonde_sock_send_length', 'sonde_sock_recv_length'];
+
+/** The object of a capture mode (bpf/Makefile builds one per mode). */
+export function objectFor(choice: ModeChoice): string {
+  if (choice.mode !== 'tracepoint') return `sonde-${choice.mode}.bpf.o`;
+  return choice.socketLookup === 'fd-table' ? 'sonde-syscalls.bpf.o' : 'sonde-socket.bpf.o';
+}
 
 export class KernelCapture {
   private reader: RingBufferReader | null = null;
   private readonly cpus = libbpf.numPossibleCpus();
-  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number; captureFrom: number };
+  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number };
   private batch: Array<KernelEvent | DecodeError> = [];
   private attachedPrograms: string[] = [];
 
@@ -49,24 +57,19 @@ export class KernelCapture {
       ports: fd('open_ports'),
       counters: fd('counters'),
       events: fd('events'),
-      captureFrom: fd('capture_from'),
     };
   }
 
   /** Open, configure and load the object of the chosen mode. Nothing is attached yet. */
   static load(opts: CaptureOptions): KernelCapture | ProgramFailure {
-    const path = join(opts.bpfDir, `sonde-${opts.choice.mode}.bpf.o`);
+    const path = join(opts.bpfDir, objectFor(opts.choice));
     const obj = BpfObject.open(path);
     if (obj instanceof Error) return { program: '(object)', error: obj };
-    const useSockLen = opts.choice.socketLookup === 'sock-length-tracepoints';
-    const prepared =
-      obj.setRodata(0, encodeConfig({ ...opts, useSockLenTracepoints: useSockLen })) ??
-      obj.setMaxEntries('events', opts.ringBufferSize);
+    const prepared = obj.setRodata(0, encodeConfig(opts)) ?? obj.setMaxEntries('events', opts.ringBufferSize);
     if (prepared) {
       obj.close();
       return { program: '(object)', error: prepared };
     }
-    for (const p of SOCK_LENGTH_PROGRAMS) obj.setAutoload(p, useSockLen);
     for (const p of SENDPAGE_PROGRAMS) obj.setAutoload(p, opts.tcpSendpage);
     const failure = obj.load();
     if (failure) {
@@ -154,45 +157,56 @@ export class KernelCapture {
     return null;
   }
 
-  /** Stop copying this socket's bytes: it is not a protocol we parse. */
-  ignoreConnection(sock: bigint, role: number): void {
-    const key = new Uint8Array(8);
-    new DataView(key.buffer).setBigUint64(0, sock, true);
-    const value = new Uint8Array(Layout.connInfo.size);
-    value[Layout.connInfo.role] = role;
-    value[Layout.connInfo.ignored] = 1;
-    libbpf.mapUpdateElem(this.fds.conns, key, value, 0);
+  /**
+   * Do not copy this socket's bytes before these TCP sequence numbers (by
+   * direction; null: copy everything): they are body the parser will only
+   * count, and copying from the next message keeps a message boundary
+   * inside a long read visible. Rewrites the kernel's entry for the socket,
+   * so the role (as userspace knows it) comes along.
+   */
+  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null): void {
+    const C = Layout.connInfo;
+    const value = new Uint8Array(C.size);
+    const v = new DataView(value.buffer);
+    value[C.role] = role;
+    value[C.announced] = 1;
+    if (egress !== null) {
+      value[C.skipping] = 1;
+      v.setUint32(C.skip_seq, egress, true);
+    }
+    if (ingress !== null) {
+      value[C.skipping + 1] = 1;
+      v.setUint32(C.skip_seq + 4, ingress, true);
+    }
+    this.writeConn(sock, value);
   }
 
-  /**
-   * Do not copy this socket's bytes before these stream positions (by
-   * direction): they are body the parser will skip, and copying from the
-   * next message on keeps a message boundary inside a long read visible.
-   */
-  setCaptureFrom(sock: bigint, egress: number, ingress: number): void {
+  /** Stop copying this socket's bytes: it is not a protocol we parse. */
+  ignoreConnection(sock: bigint, role: number): void {
+    const C = Layout.connInfo;
+    const value = new Uint8Array(C.size);
+    value[C.role] = role;
+    value[C.ignored] = 1;
+    value[C.announced] = 1;
+    this.writeConn(sock, value);
+  }
+
+  private writeConn(sock: bigint, value: Uint8Array): void {
     const key = new Uint8Array(8);
     new DataView(key.buffer).setBigUint64(0, sock, true);
-    const value = new Uint8Array(Layout.captureFrom.size);
-    const v = new DataView(value.buffer);
-    v.setBigUint64(Layout.captureFrom.pos, BigInt(egress), true);
-    v.setBigUint64(Layout.captureFrom.pos + 8, BigInt(ingress), true);
-    libbpf.mapUpdateElem(this.fds.captureFrom, key, value, 0);
+    // BPF_EXIST: a socket the kernel already forgot (closed) stays forgotten.
+    libbpf.mapUpdateElem(this.fds.conns, key, value, BPF_EXIST);
   }
 
   /** The per-CPU counters (enum sonde_counter), summed over CPUs. */
   counters(): number[] {
-    const key = new Uint8Array(4);
-    const dv = new DataView(key.buffer);
-    const value = new Uint8Array(8 * this.cpus);
-    const vdv = new DataView(value.buffer);
-    const out: number[] = [];
-    for (let i = 0; i < COUNTER_SLOTS; i++) {
-      dv.setUint32(0, i, true);
-      let sum = 0;
-      if (libbpf.mapLookupElem(this.fds.counters, key, value) === 0) {
-        for (let c = 0; c < this.cpus; c++) sum += Number(vdv.getBigUint64(c * 8, true));
-      }
-      out.push(sum);
+    const size = Layout.counters.size;
+    const value = new Uint8Array(size * this.cpus);
+    const v = new DataView(value.buffer);
+    const out = new Array<number>(COUNTER_SLOTS).fill(0);
+    if (libbpf.mapLookupElem(this.fds.counters, new Uint8Array(4), value) !== 0) return out;
+    for (let c = 0; c < this.cpus; c++) {
+      for (let i = 0; i < COUNTER_SLOTS; i++) out[i]! += Number(v.getBigUint64(c * size + 8 * i, true));
     }
     return out;
   }

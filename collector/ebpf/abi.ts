@@ -19,12 +19,12 @@ export const Direction = { Egress: 0, Ingress: 1 } as const;
 /** Self: Sonde's own connect, reported so its peer's spans can be dropped. */
 export const Role = { Unknown: 0, Client: 1, Server: 2, Self: 3 } as const;
 export type RoleValue = (typeof Role)[keyof typeof Role];
-export const Source = { Syscall: 0, Kprobe: 1 } as const;
+export const Source = { Syscall: 0, Kprobe: 1, Socket: 2 } as const;
 export const DataFlags = { Eof: 1, ReadFailed: 2 } as const;
 export const Verdict = { Ignore: 0, Trace: 1, Pending: 2 } as const;
 export type VerdictValue = (typeof Verdict)[keyof typeof Verdict];
 
-/** Indexes of the per-CPU `counters` map (enum sonde_counter). */
+/** Fields of struct sonde_counters (enum sonde_counter), one struct per CPU. */
 export const Counter = {
   DropData: 0,
   DropControl: 1,
@@ -44,18 +44,15 @@ export const Layout = {
   header: { size: 24, ts: 0, pid: 8, tid: 12, type: 16 },
   tuple: { size: 40, saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36 },
   data: {
-    sock: 24, ts_end: 32, pos: 40, tuple: 48, len: 88, captured: 92, offset: 96,
-    direction: 100, role: 101, source: 102, flags: 103, data: 104,
+    sock: 24, ts_end: 32, seq: 40, len: 44, captured: 48, offset: 52,
+    direction: 56, role: 57, source: 58, flags: 59, data: 64,
   },
   conn: { size: 80, sock: 24, tuple: 32, role: 72 },
   state: { size: 40, sock: 24, old_state: 32, new_state: 36 },
   proc: { size: 48, ppid: 24, verdict: 28, port: 30, comm: 32 },
-  config: {
-    size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8,
-    default_verdict: 12, use_sock_len_tp: 13,
-  },
-  connInfo: { size: 24, role: 0, ignored: 1, pos: 8 },
-  captureFrom: { size: 16, pos: 0 },
+  config: { size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8, default_verdict: 12 },
+  connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, skip_seq: 8 },
+  counters: { size: 64, n: 0 },
 } as const;
 
 /** Kernel monotonic ns as a number: exact for 104 days of uptime, then to within a few ns. */
@@ -70,11 +67,9 @@ export interface DataEvent {
   readonly pid: number;
   readonly tid: number;
   readonly sock: bigint;
-  /** The 40 tuple bytes (struct sonde_tuple), parsed by the connection layer on first sight. */
-  readonly tuple: Uint8Array;
   readonly length: number;
-  /** Where the chunk starts in its direction's byte stream. */
-  readonly pos: number;
+  /** TCP sequence number of the chunk's first byte (u32, wraps). */
+  readonly seq: number;
   /** The captured bytes start this far into the chunk (body skipped on our hint). */
   readonly offset: number;
   readonly direction: number;
@@ -120,6 +115,8 @@ export interface DecodeError {
   readonly reason: string;
 }
 
+const EMPTY = new Uint8Array(0);
+
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
   return Buffer.from(bytes.buffer, bytes.byteOffset, end < 0 ? bytes.length : end).toString('latin1');
@@ -142,7 +139,6 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
       if (L.data + captured > len || captured > SONDE_MAX_CAPTURE) {
         return { type: 'invalid', reason: `data record claims ${captured} bytes in ${len}` };
       }
-      const copy = bytes.slice(off + L.tuple, off + L.data + captured);
       return {
         type: EventType.Data,
         ts,
@@ -150,15 +146,14 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         pid,
         tid: view.getUint32(off + Layout.header.tid, true),
         sock: view.getBigUint64(off + L.sock, true),
-        tuple: copy.subarray(0, Layout.tuple.size),
         length: view.getUint32(off + L.len, true),
-        pos: readU64(view, off + L.pos),
+        seq: view.getUint32(off + L.seq, true),
         offset: view.getUint32(off + L.offset, true),
         direction: bytes[off + L.direction]!,
         role: bytes[off + L.role]!,
         source: bytes[off + L.source]!,
         flags: bytes[off + L.flags]!,
-        data: copy.subarray(L.data - L.tuple),
+        data: captured === 0 ? EMPTY : bytes.slice(off + L.data, off + L.data + captured),
       };
     }
     case EventType.ConnOpen: {
@@ -209,7 +204,6 @@ export interface CaptureSettings {
   readonly selfPid: number;
   readonly wakeupBytes: number;
   readonly defaultVerdict: VerdictValue;
-  readonly useSockLenTracepoints: boolean;
 }
 
 /** struct sonde_config, as bytes for the object's .rodata. */
@@ -221,6 +215,5 @@ export function encodeConfig(s: CaptureSettings): Uint8Array {
   v.setUint32(L.self_pid, s.selfPid, true);
   v.setUint32(L.wakeup_bytes, s.wakeupBytes, true);
   v.setUint8(L.default_verdict, s.defaultVerdict);
-  v.setUint8(L.use_sock_len_tp, s.useSockLenTracepoints ? 1 : 0);
   return buf;
 }

@@ -5,7 +5,12 @@
 
 export type CaptureMode = 'fentry' | 'kprobe' | 'tracepoint';
 export type RequestedMode = 'auto' | CaptureMode;
-/** How tracepoint mode finds the socket of a read/write. */
+/**
+ * The two data paths of tracepoint mode: sock:sock_{send,recv}_length alone
+ * (5.19+: the socket is their argument, the buffer the syscall's; no
+ * syscall tracepoint at all), or syscall tracepoints with the socket found
+ * through the task's file table (any kernel from 5.8).
+ */
 export type SocketLookup = 'sock-length-tracepoints' | 'fd-table';
 export type RequestedSocketLookup = 'auto' | SocketLookup;
 
@@ -53,10 +58,10 @@ export function chooseCaptureMode(
       lookup === 'auto' ? (f.sockLengthTracepoints.ok ? 'sock-length-tracepoints' : 'fd-table') : lookup;
     const how =
       socketLookup === 'sock-length-tracepoints'
-        ? 'sockets named by sock:sock_{send,recv}_length'
+        ? 'data from sock:sock_{send,recv}_length, no syscall tracepoints'
         : lookup === 'fd-table'
-          ? 'sockets found through the task file table (requested)'
-          : `sockets found through the task file table (${f.sockLengthTracepoints.detail})`;
+          ? 'syscall tracepoints, sockets found through the task file table (requested)'
+          : `syscall tracepoints, sockets found through the task file table (${f.sockLengthTracepoints.detail})`;
     return { mode: 'tracepoint', socketLookup, reason: `${why}; ${how}` };
   };
 

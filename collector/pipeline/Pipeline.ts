@@ -22,7 +22,7 @@ import { ServiceResources } from '../spans/ServiceResources.js';
 /** What the pipeline asks of the kernel side. */
 export interface KernelControl {
   ignoreConnection(sock: bigint, role: number): void;
-  setCaptureFrom(sock: bigint, egress: number, ingress: number): void;
+  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null): void;
   setVerdict(pid: number, verdict: VerdictValue): Error | null;
   clearVerdict(pid: number): void;
 }
@@ -143,7 +143,7 @@ export class Pipeline {
     const { kernel, log } = this.deps;
     for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role);
     for (const h of out.hints) {
-      kernel.setCaptureFrom(h.sock, h.from[0], h.from[1]);
+      kernel.setCaptureFrom(h.sock, h.role, h.from[0], h.from[1]);
       log.debug({ sock: h.sock.toString(16), from: h.from }, 'capture resumes after a body');
     }
     for (const e of out.errors) {

@@ -74,15 +74,19 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
   const hostParts = host ? splitHost(host) : undefined;
   const userAgent = header(tx.requestHeaders, 'user-agent');
 
+  // Addresses are unknown only when the connection's open record was lost.
+  const known = endpoints.remote.address !== '';
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: method,
     [ATTR_HTTP_RESPONSE_STATUS_CODE]: tx.status,
     [ATTR_NETWORK_PROTOCOL_VERSION]: tx.protocol.replace(/^HTTP\//, ''),
-    [ATTR_NETWORK_PEER_ADDRESS]: endpoints.remote.address,
-    [ATTR_NETWORK_PEER_PORT]: endpoints.remote.port,
     [ATTR_HTTP_REQUEST_BODY_SIZE]: tx.requestBodySize,
     [ATTR_HTTP_RESPONSE_BODY_SIZE]: tx.responseBodySize,
   };
+  if (known) {
+    attributes[ATTR_NETWORK_PEER_ADDRESS] = endpoints.remote.address;
+    attributes[ATTR_NETWORK_PEER_PORT] = endpoints.remote.port;
+  }
   if (method === '_OTHER') attributes[ATTR_HTTP_REQUEST_METHOD_ORIGINAL] = tx.method;
   if (userAgent !== undefined) attributes[ATTR_USER_AGENT_ORIGINAL] = userAgent;
 
@@ -90,16 +94,21 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     attributes[ATTR_URL_PATH] = path;
     attributes[ATTR_URL_SCHEME] = 'http';
     if (opts.urlQuery && query !== undefined) attributes[ATTR_URL_QUERY] = query;
-    attributes[ATTR_SERVER_ADDRESS] = hostParts?.name || endpoints.local.address;
-    attributes[ATTR_SERVER_PORT] = hostParts?.port ?? endpoints.local.port;
-    attributes[ATTR_CLIENT_ADDRESS] = endpoints.remote.address;
-    attributes[ATTR_CLIENT_PORT] = endpoints.remote.port;
+    const serverAddress = hostParts?.name || endpoints.local.address;
+    const serverPort = hostParts?.port ?? endpoints.local.port;
+    if (serverAddress) attributes[ATTR_SERVER_ADDRESS] = serverAddress;
+    if (serverPort) attributes[ATTR_SERVER_PORT] = serverPort;
+    if (known) {
+      attributes[ATTR_CLIENT_ADDRESS] = endpoints.remote.address;
+      attributes[ATTR_CLIENT_PORT] = endpoints.remote.port;
+    }
   } else {
     const serverName = hostParts?.name || endpoints.remote.address;
     const authority = host?.trim() || `${endpoints.remote.address.includes(':') ? `[${endpoints.remote.address}]` : endpoints.remote.address}:${endpoints.remote.port}`;
     attributes[ATTR_URL_FULL] = `http://${authority}${path}${opts.urlQuery && query !== undefined ? `?${query}` : ''}`;
-    attributes[ATTR_SERVER_ADDRESS] = serverName;
-    attributes[ATTR_SERVER_PORT] = endpoints.remote.port;
+    if (serverName) attributes[ATTR_SERVER_ADDRESS] = serverName;
+    if (known) attributes[ATTR_SERVER_PORT] = endpoints.remote.port;
+    else if (hostParts?.port) attributes[ATTR_SERVER_PORT] = hostParts.port;
   }
 
   const failed = isServer ? tx.status >= 500 : tx.status >= 400;

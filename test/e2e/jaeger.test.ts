@@ -70,7 +70,8 @@ describe('into Jaeger over OTLP/gRPC', () => {
     expect(failed.status.code).toBe('ERROR');
     expect(failed.attributes['error.type']).toBe('500');
     const slow = byPath.get('/slow')!;
-    expect(ms(slow.durationNs)).toBeGreaterThanOrEqual(40);
+    // Node fires a 40 ms timer against its loop's cached clock: up to a millisecond early.
+    expect(ms(slow.durationNs)).toBeGreaterThanOrEqual(39);
     expect(ms(slow.durationNs)).toBeLessThanOrEqual(results[2]!.timeTotal * 1000);
   });
 

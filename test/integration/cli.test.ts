@@ -33,7 +33,7 @@ describe('sonde doctor', () => {
     expect(text.stdout).toMatch(/BTF\s+yes/);
     expect(text.stdout).toMatch(/kprobes\s+no .*CONFIG_KPROBES/);
     expect(text.stdout).toMatch(/fentry\s+no .*load refused/);
-    expect(text.stdout).toMatch(/Capture mode: tracepoint/);
+    expect(text.stdout).toMatch(/Capture mode: tracepoint .*no syscall tracepoints/);
 
     const json = await sondeCmd(['doctor', '--json']);
     const report = JSON.parse(json.stdout) as {

@@ -75,6 +75,6 @@ describe('client spans', () => {
       expect(s.resource['service.name']).toBe('frontend');
       expect(durationNs(s)).toBeLessThanOrEqual(results[i]!.durationNs);
     });
-    expect(durationNs(spans[2]!)).toBeGreaterThanOrEqual(20e6);
+    expect(durationNs(spans[2]!)).toBeGreaterThanOrEqual(19e6); // Node timers may fire up to 1 ms early
   });
 });

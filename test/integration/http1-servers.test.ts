@@ -89,7 +89,8 @@ describe('Node http server', () => {
     expect(spans.map((s) => s.attributes['url.path'])).toEqual(['/', '/status/201', '/slow']);
     expect(spans.map((s) => s.attributes['http.response.status_code'])).toEqual([200, 201, 200]);
     expect(spans.every((s) => s.resource['service.name'] === exeName(node.pid))).toBe(true);
-    expect(durationNs(spans[2]!)).toBeGreaterThanOrEqual(30e6);
+    // Node fires its 30 ms timer against the loop's cached clock: up to a millisecond early.
+    expect(durationNs(spans[2]!)).toBeGreaterThanOrEqual(29e6);
     expect(spans[2]!.attributes['url.query']).toBeUndefined(); // off by default
   });
 

@@ -29,7 +29,8 @@ function compileHeader(): BtfType[] {
 typedef int __s32; typedef unsigned long long __u64;
 #include "sonde.h"
 struct all { struct sonde_data_event d; struct sonde_conn_event c; struct sonde_state_event s;
-  struct sonde_proc_event p; struct sonde_config g; struct sonde_conn_info i; struct sonde_capture_from f; } all;\n`,
+  struct sonde_proc_event p; struct sonde_config g; struct sonde_conn_info i;
+  struct sonde_counters k; } all;\n`,
   );
   const obj = join(dir, 'abi.o');
   execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', join(ROOT, 'bpf'), '-c', src, '-o', obj]);
@@ -53,7 +54,7 @@ describe('event ABI', () => {
     ['sonde_proc_event', Layout.proc],
     ['sonde_config', Layout.config],
     ['sonde_conn_info', Layout.connInfo],
-    ['sonde_capture_from', Layout.captureFrom],
+    ['sonde_counters', Layout.counters],
   ];
   it.each(cases)('%s matches abi.ts', (name, expected) => {
     const actual = layoutOf(types, name);
@@ -63,7 +64,7 @@ describe('event ABI', () => {
     }
   });
 
-  it.each(['tracepoint', 'kprobe', 'fentry'])('sonde-%s.bpf.o keeps sonde_cfg at .rodata offset 0', (mode) => {
+  it.each(['socket', 'syscalls', 'kprobe', 'fentry'])('sonde-%s.bpf.o keeps sonde_cfg at .rodata offset 0', (mode) => {
     const objTypes = btfOf(join(ROOT, 'dist/bpf', `sonde-${mode}.bpf.o`));
     const rodata = objTypes.find((t) => t.kind === 'DATASEC' && t.name === '.rodata');
     const cfgVar = objTypes.find((t) => t.kind === 'VAR' && t.name === 'sonde_cfg');

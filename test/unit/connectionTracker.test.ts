@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConnectionTracker } from '../../collector/conn/ConnectionTracker.js';
-import { DataFlags, Direction, EventType, Role, TcpState, type DataEvent } from '../../collector/ebpf/abi.js';
+import { DataFlags, Direction, EventType, Role, TcpState, type ConnOpenEvent, type DataEvent } from '../../collector/ebpf/abi.js';
 
 function tuple(sport: number, dport: number): Uint8Array {
   const b = new Uint8Array(40);
@@ -19,14 +19,14 @@ function tuple(sport: number, dport: number): Uint8Array {
 }
 
 let clock = 1_000_000;
-/** Stream positions, as the kernel counts them per socket and direction. */
-const positions = new Map<string, number>();
+/** TCP sequence numbers, as the kernel reads them per socket and direction (near the wrap on purpose). */
+const sequence = new Map<string, number>();
 function data(sock: bigint, direction: number, text: string, over: Partial<DataEvent> = {}): DataEvent {
   const bytes = new TextEncoder().encode(text);
   const length = over.length ?? bytes.length;
   const key = `${sock}:${direction}`;
-  const pos = over.pos ?? positions.get(key) ?? 0;
-  positions.set(key, pos + length);
+  const seq = over.seq ?? sequence.get(key) ?? 0xffffff00;
+  sequence.set(key, (seq + length) >>> 0);
   clock += 1000;
   return {
     type: EventType.Data,
@@ -35,7 +35,6 @@ function data(sock: bigint, direction: number, text: string, over: Partial<DataE
     pid: 100,
     tid: 100,
     sock,
-    tuple: tuple(8080, 40000),
     length,
     offset: 0,
     direction,
@@ -44,16 +43,21 @@ function data(sock: bigint, direction: number, text: string, over: Partial<DataE
     flags: 0,
     data: bytes,
     ...over,
-    pos,
+    seq,
   };
+}
+
+function open(sock: bigint, role: number, local = 8080, remote = 40000): ConnOpenEvent {
+  return { type: EventType.ConnOpen, ts: clock, pid: 100, sock, tuple: tuple(local, remote), role };
 }
 
 const REQ = 'GET /a HTTP/1.1\r\nHost: x\r\n\r\n';
 const RES = 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok';
 
 describe('ConnectionTracker', () => {
-  it('a server connection known from accept(): request in, response out', () => {
+  it('a server connection: addresses from its open record, request in, response out', () => {
     const t = new ConnectionTracker();
+    t.onOpen(open(1n, Role.Unknown));
     t.onData(data(1n, Direction.Ingress, REQ, { role: Role.Server }));
     t.onData(data(1n, Direction.Egress, RES, { role: Role.Server }));
     const out = t.drain();
@@ -97,11 +101,13 @@ describe('ConnectionTracker', () => {
     expect(t.drain().transactions.map((x) => x.tx.target)).toEqual(['/split']);
   });
 
-  it('a recycled struct sock with another tuple is a new connection', () => {
+  it('a struct sock opened again is a new connection (it was recycled)', () => {
     const t = new ConnectionTracker();
+    t.onOpen(open(6n, Role.Unknown));
     t.onData(data(6n, Direction.Ingress, REQ, { role: Role.Server }));
-    t.onData(data(6n, Direction.Egress, REQ, { role: Role.Client, tuple: tuple(40001, 9090) }));
-    t.onData(data(6n, Direction.Ingress, RES, { role: Role.Client, tuple: tuple(40001, 9090) }));
+    t.onOpen(open(6n, Role.Client, 40001, 9090));
+    t.onData(data(6n, Direction.Egress, REQ, { role: Role.Client }));
+    t.onData(data(6n, Direction.Ingress, RES, { role: Role.Client }));
     const out = t.drain();
     expect(out.transactions.map((x) => [x.role, x.endpoints.remote.port])).toEqual([['client', 9090]]);
     expect(t.stats.abandonedRequests).toBe(1);
@@ -141,10 +147,11 @@ describe('ConnectionTracker', () => {
 
   it('asks the kernel to skip a long body, and reads the message after it in the same chunk', () => {
     const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096 });
+    t.onOpen(open(300n, Role.Unknown));
     t.onData(data(300n, Direction.Ingress, 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n', { role: Role.Server }));
     const head = 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n'.length;
     const out = t.drain();
-    expect(out.hints).toEqual([{ sock: 300n, from: [0, head + 100_000] }]);
+    expect(out.hints).toEqual([{ sock: 300n, role: Role.Server, from: [null, (0xffffff00 + head + 100_000) >>> 0] }]);
     // The kernel then copies from the hinted position: the next request, 100,000 bytes into a long read.
     const next = 'GET /after HTTP/1.1\r\n\r\n';
     t.onData(data(300n, Direction.Ingress, next, { role: Role.Server, length: 100_000 + next.length, offset: 100_000 }));
@@ -163,12 +170,22 @@ describe('ConnectionTracker', () => {
     t.onData(first);
     // A record carrying the body was lost: the next one starts 10 bytes later than expected.
     t.onData(data(400n, Direction.Ingress, REQ, { role: Role.Server }));
-    t.onData(data(400n, Direction.Egress, RES, { role: Role.Server, pos: first.pos + first.length + 10 }));
+    t.onData(data(400n, Direction.Egress, RES, { role: Role.Server, seq: (first.seq + first.length + 10) >>> 0 }));
     const out = t.drain();
     expect(out.transactions.map((x) => [x.tx.status, x.tx.responseBodySize])).toEqual([
       [200, 10],
       [200, 2],
     ]);
     expect(t.stats.missingBytes).toBe(10);
+    expect(t.stats.unknownEndpoints).toBe(1); // no open record in this test
+  });
+
+  it('a connection whose open record was lost still gives spans, without addresses', () => {
+    const t = new ConnectionTracker();
+    t.onData(data(500n, Direction.Ingress, REQ, { role: Role.Server }));
+    t.onData(data(500n, Direction.Egress, RES, { role: Role.Server }));
+    const [tx] = t.drain().transactions;
+    expect(tx?.endpoints.remote.address).toBe('');
+    expect(t.stats.unknownEndpoints).toBe(1);
   });
 });
