@@ -11,7 +11,7 @@ import type { ProgramFailure } from './ebpf/BpfObject.js';
 import type { ModeChoice } from './ebpf/captureMode.js';
 import { KernelCapture } from './ebpf/KernelCapture.js';
 import { KernelClock } from './ebpf/KernelClock.js';
-import type { SpanSink } from './export/SpanBatcher.js';
+import type { SpanSink } from './export/SpanSink.js';
 import type { Logger } from './log.js';
 import { Pipeline } from './pipeline/Pipeline.js';
 import type { RecordingWriter } from './record/recording.js';

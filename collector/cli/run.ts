@@ -12,7 +12,8 @@ import { chooseCaptureMode } from '../ebpf/captureMode.js';
 import { probeKernelFeatures, tracefsDir } from '../ebpf/features.js';
 import { setLibbpfPrint } from '../ebpf/libbpf.js';
 import { createOtlpExporter, resolveOtlpTarget } from '../export/otlp.js';
-import { SpanBatcher, type SpanSink } from '../export/SpanBatcher.js';
+import { OtlpSpanQueue } from '../export/OtlpSpanQueue.js';
+import type { SpanSink } from '../export/SpanSink.js';
 import { TracePrinter } from '../export/TracePrinter.js';
 import type { Logger } from '../log.js';
 import { startCpuProfile } from '../debug/cpuProfile.js';
@@ -39,7 +40,7 @@ export function sinksFor(config: Config, log: Logger): SpanSink[] {
   if (target) {
     const c = config.otel_traces_export;
     sinks.push(
-      new SpanBatcher(createOtlpExporter(target, c.export_timeout), {
+      new OtlpSpanQueue(createOtlpExporter(target, c.export_timeout), {
         maxQueueSize: c.max_queue_size,
         maxBatchSize: c.max_export_batch_size,
         scheduleDelayMs: c.schedule_delay,

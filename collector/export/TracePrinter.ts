@@ -6,7 +6,7 @@
  */
 import { SpanKind, SpanStatusCode, type AttributeValue, type Attributes, type HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
-import type { ExportStats, SpanSink } from './SpanBatcher.js';
+import type { ExportStats, SpanSink } from './SpanSink.js';
 
 export type PrinterFormat = 'text' | 'json';
 

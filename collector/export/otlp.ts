@@ -6,16 +6,16 @@
  * and anything else http/protobuf (the specification's default).
  *
  * Transport, retries, timeouts and headers are the OpenTelemetry
- * exporters' own; the request body comes from OtlpTraceEncoder.
+ * exporters' own; the request body is Sonde's (otlpEncoder.ts).
  */
 import { Metadata } from '@grpc/grpc-js';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
-import { ProtobufTraceSerializer, TraceExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
-import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace';
+import { ProtobufTraceSerializer, type IExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
 import type { Config } from '../../config/schema.js';
-import { OtlpTraceEncoder } from './otlpEncoder.js';
+import { encodeBatch, type EncodedBatch } from './otlpEncoder.js';
+import type { BatchExporter } from './OtlpSpanQueue.js';
 
 export type OtlpProtocol = 'grpc' | 'http/protobuf';
 
@@ -40,24 +40,24 @@ export function resolveOtlpTarget(c: Config['otel_traces_export']): OtlpTarget |
   return { protocol, url, headers: c.headers };
 }
 
-function serializer(): ISerializer<ReadableSpan[], IExportTraceServiceResponse> {
-  const encoder = new OtlpTraceEncoder();
-  return {
-    serializeRequest: (spans) => encoder.encode(spans),
-    deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
-  };
-}
+const serializer: ISerializer<EncodedBatch, IExportTraceServiceResponse> = {
+  serializeRequest: encodeBatch,
+  deserializeResponse: (data) => ProtobufTraceSerializer.deserializeResponse(data),
+};
 
-export function createOtlpExporter(t: OtlpTarget, timeoutMillis: number): SpanExporter {
+/** For the exporters' own telemetry: how many spans a request carries. */
+const metricsHelper: IExporterMetricsHelper<EncodedBatch> = { name: 'span', countItems: (b) => b.count };
+
+export function createOtlpExporter(t: OtlpTarget, timeoutMillis: number): BatchExporter {
   if (t.protocol === 'grpc') {
     const metadata = new Metadata();
     for (const [k, v] of Object.entries(t.headers)) metadata.set(k, v);
     return new OTLPExporterBase(
       createOtlpGrpcExportDelegate(
         convertLegacyOtlpGrpcOptions({ url: t.url, metadata, timeoutMillis }, 'TRACES'),
-        serializer(),
+        serializer,
         'otlp_grpc_span_exporter',
-        TraceExporterMetricsHelper,
+        metricsHelper,
         undefined,
         'TraceExportService',
         '/opentelemetry.proto.collector.trace.v1.TraceService/Export',
@@ -69,9 +69,9 @@ export function createOtlpExporter(t: OtlpTarget, timeoutMillis: number): SpanEx
       convertLegacyHttpOptions({ url: t.url, headers: { ...t.headers }, timeoutMillis }, 'TRACES', 'v1/traces', {
         'Content-Type': 'application/x-protobuf',
       }),
-      serializer(),
+      serializer,
       'otlp_http_span_exporter',
-      TraceExporterMetricsHelper,
+      metricsHelper,
       undefined,
     ),
   );

@@ -1,11 +1,12 @@
 /**
  * ExportTraceServiceRequest (OTLP protobuf) from spans. The OpenTelemetry
  * exporters keep their transport, retries, timeouts and headers; only their
- * serializer is replaced: at 10k spans/s it was nearly half of Sonde's CPU
- * time. This one measures every span first, then writes the whole request
- * once into a buffer of the exact size: no intermediate copies, attribute
- * keys encoded once, ASCII strings and hex ids written byte by byte, each
- * Resource encoded once per process.
+ * serializer is replaced: at 10k spans/s, it and the span objects it kept
+ * alive until export were over half of Sonde's CPU time. Here each span is
+ * measured, then written once, the moment it is made (SpanEncoder), and a
+ * batch becomes a request by framing those bytes: attribute keys encoded
+ * once, ASCII strings and hex ids written byte by byte, each Resource
+ * encoded once per process.
  *
  * Field numbers from opentelemetry-proto (trace/v1, common/v1,
  * resource/v1, collector/trace/v1).
@@ -291,72 +292,109 @@ function scopeBodySize(s: ReadableSpan['instrumentationScope']): number {
   return lenField(utf8Length(s.name)) + (s.version ? lenField(utf8Length(s.version)) : 0);
 }
 
-interface ScopeGroup {
+/** Encoded spans of one resource and scope, each as a ScopeSpans.spans field. */
+interface SpanGroup {
+  readonly resource: Resource;
   readonly scope: ReadableSpan['instrumentationScope'];
-  readonly spans: ReadableSpan[];
-  readonly sizes: number[];
-  size: number;
+  buf: Buffer;
+  length: number;
+  count: number;
 }
 
-export class OtlpTraceEncoder {
-  /** One ExportTraceServiceRequest holding every span, grouped by resource and scope. */
-  encode(spans: readonly ReadableSpan[]): Uint8Array {
-    const groups = new Map<Resource, Map<string, ScopeGroup>>();
-    for (const s of spans) {
-      let scopes = groups.get(s.resource);
-      if (!scopes) groups.set(s.resource, (scopes = new Map()));
-      const key = `${s.instrumentationScope.name}\0${s.instrumentationScope.version ?? ''}`;
-      let g = scopes.get(key);
-      if (!g) scopes.set(key, (g = { scope: s.instrumentationScope, spans: [], sizes: [], size: 0 }));
-      g.spans.push(s);
-    }
+/** Spans encoded as they come, waiting to be sent together. */
+export interface EncodedBatch {
+  readonly groups: readonly SpanGroup[];
+  readonly count: number;
+}
 
-    // Measure: ScopeSpans { scope = 1; repeated Span spans = 2 }, ResourceSpans { resource = 1; repeated ScopeSpans scope_spans = 2 }
-    let total = 0;
-    const rsSizes = new Map<Resource, number>();
-    for (const [resource, scopes] of groups) {
-      let rs = lenField(resourceBody(resource).length);
-      for (const g of scopes.values()) {
-        let size = lenField(scopeBodySize(g.scope));
-        for (const s of g.spans) {
-          const n = spanSize(s);
-          g.sizes.push(n);
-          size += lenField(n);
-        }
-        g.size = size;
-        rs += lenField(size);
-      }
-      rsSizes.set(resource, rs);
-      total += lenField(rs);
-    }
+/**
+ * Spans are encoded the moment they are added, while their data is fresh
+ * in the cache and before it would outlive a garbage collection; the queue
+ * holds bytes, not span objects. take() hands the bytes on as a batch.
+ */
+export class SpanEncoder {
+  private groups = new Map<Resource, Map<string, SpanGroup>>();
+  count = 0;
 
-    const w = new Writer(Buffer.allocUnsafe(total));
-    for (const [resource, scopes] of groups) {
-      w.byte(tag(1, LEN));
-      w.varint(rsSizes.get(resource)!);
-      const body = resourceBody(resource);
-      w.byte(tag(1, LEN));
-      w.varint(body.length);
-      w.raw(body);
-      for (const g of scopes.values()) {
-        w.byte(tag(2, LEN));
-        w.varint(g.size);
-        w.byte(tag(1, LEN));
-        w.varint(scopeBodySize(g.scope));
-        w.byte(tag(1, LEN));
-        w.string(g.scope.name, utf8Length(g.scope.name));
-        if (g.scope.version) {
-          w.byte(tag(2, LEN));
-          w.string(g.scope.version, utf8Length(g.scope.version));
-        }
-        g.spans.forEach((s, i) => {
-          w.byte(tag(2, LEN));
-          w.varint(g.sizes[i]!);
-          writeSpan(w, s);
-        });
-      }
+  add(s: ReadableSpan): void {
+    let scopes = this.groups.get(s.resource);
+    if (!scopes) this.groups.set(s.resource, (scopes = new Map()));
+    const key = `${s.instrumentationScope.name}\0${s.instrumentationScope.version ?? ''}`;
+    let g = scopes.get(key);
+    if (!g) scopes.set(key, (g = { resource: s.resource, scope: s.instrumentationScope, buf: Buffer.allocUnsafe(1 << 14), length: 0, count: 0 }));
+    const size = spanSize(s);
+    const need = g.length + 1 + varintSize(size) + size;
+    if (need > g.buf.length) {
+      const bigger = Buffer.allocUnsafe(Math.max(need, g.buf.length * 2));
+      g.buf.copy(bigger, 0, 0, g.length);
+      g.buf = bigger;
     }
-    if (w.pos !== total) throw new Error(`OTLP encoder: measured ${total} bytes, wrote ${w.pos}`);
-    return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos);
+    const w = new Writer(g.buf);
+    w.pos = g.length;
+    w.byte(tag(2, LEN));
+    w.varint(size);
+    writeSpan(w, s);
+    g.length = w.pos;
+    g.count++;
+    this.count++;
   }
+
+  take(): EncodedBatch {
+    const groups: SpanGroup[] = [];
+    for (const scopes of this.groups.values()) for (const g of scopes.values()) groups.push(g);
+    const batch = { groups, count: this.count };
+    this.groups = new Map();
+    this.count = 0;
+    return batch;
+  }
+}
+
+/** The ExportTraceServiceRequest of a batch: ResourceSpans { resource = 1; scope_spans = 2 }, ScopeSpans { scope = 1; spans = 2 }. */
+export function encodeBatch(batch: EncodedBatch): Uint8Array {
+  const byResource = new Map<Resource, SpanGroup[]>();
+  for (const g of batch.groups) {
+    const list = byResource.get(g.resource);
+    if (list) list.push(g);
+    else byResource.set(g.resource, [g]);
+  }
+  const scopeSize = (g: SpanGroup): number => lenField(scopeBodySize(g.scope)) + g.length;
+  let total = 0;
+  const rsSizes = new Map<Resource, number>();
+  for (const [resource, groups] of byResource) {
+    let rs = lenField(resourceBody(resource).length);
+    for (const g of groups) rs += lenField(scopeSize(g));
+    rsSizes.set(resource, rs);
+    total += lenField(rs);
+  }
+  const w = new Writer(Buffer.allocUnsafe(total));
+  for (const [resource, groups] of byResource) {
+    w.byte(tag(1, LEN));
+    w.varint(rsSizes.get(resource)!);
+    const body = resourceBody(resource);
+    w.byte(tag(1, LEN));
+    w.varint(body.length);
+    w.raw(body);
+    for (const g of groups) {
+      w.byte(tag(2, LEN));
+      w.varint(scopeSize(g));
+      w.byte(tag(1, LEN));
+      w.varint(scopeBodySize(g.scope));
+      w.byte(tag(1, LEN));
+      w.string(g.scope.name, utf8Length(g.scope.name));
+      if (g.scope.version) {
+        w.byte(tag(2, LEN));
+        w.string(g.scope.version, utf8Length(g.scope.version));
+      }
+      w.raw(g.buf.subarray(0, g.length));
+    }
+  }
+  if (w.pos !== total) throw new Error(`OTLP encoder: measured ${total} bytes, wrote ${w.pos}`);
+  return new Uint8Array(w.buf.buffer, w.buf.byteOffset, w.pos);
+}
+
+/** One ExportTraceServiceRequest holding the given spans, grouped by resource and scope. */
+export function encodeSpans(spans: readonly ReadableSpan[]): Uint8Array {
+  const enc = new SpanEncoder();
+  for (const s of spans) enc.add(s);
+  return encodeBatch(enc.take());
 }

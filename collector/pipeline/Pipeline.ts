@@ -14,7 +14,7 @@ import { decodeEndpoints } from '../conn/endpoints.js';
 import { OwnSockets } from '../discovery/ownSockets.js';
 import type { ProcessRegistry, VerdictChange } from '../discovery/ProcessRegistry.js';
 import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type VerdictValue } from '../ebpf/abi.js';
-import type { SpanSink } from '../export/SpanBatcher.js';
+import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import { buildHttpSpan } from '../spans/httpSpan.js';
 import { ServiceResources } from '../spans/ServiceResources.js';

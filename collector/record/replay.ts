@@ -9,7 +9,7 @@ import { ProcessRegistry, type ProcSource } from '../discovery/ProcessRegistry.j
 import type { ProcessFacts } from '../discovery/procfs.js';
 import { decodeEvent, EventType, type DecodeError, type KernelEvent } from '../ebpf/abi.js';
 import { shiftedHrTime } from '../ebpf/KernelClock.js';
-import type { SpanSink } from '../export/SpanBatcher.js';
+import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import { NO_KERNEL, Pipeline, type PipelineStats } from '../pipeline/Pipeline.js';
 import { ItemKind, type RecordingItem } from './recording.js';

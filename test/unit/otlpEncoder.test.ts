@@ -10,7 +10,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
-import { OtlpTraceEncoder } from '../../collector/export/otlpEncoder.js';
+import { encodeSpans, SpanEncoder, encodeBatch } from '../../collector/export/otlpEncoder.js';
 
 const root = protobuf.loadSync(join(import.meta.dirname, '../fixtures/otlp/trace.proto'));
 const Request = root.lookupType('otlp.ExportTraceServiceRequest');
@@ -59,16 +59,20 @@ describe('OTLP encoder', () => {
       resource: resources[1]!,
       parentSpanContext: { traceId: 'ab'.repeat(16), spanId: '1234567890abcdef', traceFlags: 1, isRemote: true },
     });
-    const ours = decode(new OtlpTraceEncoder().encode(spans));
+    const ours = decode(encodeSpans(spans));
     const theirs = decode(ProtobufTraceSerializer.serializeRequest(spans)!);
     expect(ours).toEqual(theirs);
   });
 
-  it('encodes again the same way (buffers are reused, not shared)', () => {
-    const enc = new OtlpTraceEncoder();
-    const first = enc.encode([span(1)]);
-    const copy = Uint8Array.from(first);
-    enc.encode([span(2), span(3)]);
-    expect(first).toEqual(copy);
+  it('a batch taken from the encoder keeps its bytes while the next fills', () => {
+    const enc = new SpanEncoder();
+    enc.add(span(1));
+    const first = enc.take();
+    const bytes = Uint8Array.from(encodeBatch(first));
+    for (let i = 2; i < 200; i++) enc.add(span(i));
+    expect(encodeBatch(first)).toEqual(bytes);
+    expect(first.count).toBe(1);
+    expect(enc.count).toBe(198);
+    expect(decode(encodeBatch(enc.take()))).toEqual(decode(ProtobufTraceSerializer.serializeRequest(Array.from({ length: 198 }, (_, i) => span(i + 2)))!));
   });
 });
