@@ -23,7 +23,9 @@ mkdir -p "$KCACHE"
 NODE=$(readlink -f "$(command -v node)")
 CURL=$(readlink -f "$(command -v curl)")
 BUSYBOX=/bin/busybox
-LIBBPF=$(ldconfig -p | awk '/libbpf\.so\.1 .*x86-64/ {print $NF; exit}')
+# awk reads to the end: exiting early would kill ldconfig with SIGPIPE,
+# and under pipefail that fails this script (silently, at random).
+LIBBPF=$(ldconfig -p | awk '/libbpf\.so\.1 .*x86-64/ && !f {f = $NF} END {print f}')
 [ -n "$LIBBPF" ] || die "libbpf1 is not installed (scripts/setup.sh installs it)"
 ldd "$BUSYBOX" >/dev/null 2>&1 && die "$BUSYBOX is not static: apt-get install busybox-static"
 

@@ -62,7 +62,7 @@ download() {
   # apt-get download writes into the current directory, which _apt cannot
   # write to (root-owned cache): apt only warns about that.
   (cd "$tmp" && apt-get download -q "$pkg" 2>&1 | grep -v 'Download is performed unsandboxed' >&2) || true
-  deb=$(find "$tmp" -maxdepth 1 -name '*.deb' | head -n 1)
+  deb=$(find "$tmp" -maxdepth 1 -name '*.deb' | sort | sed -n 1p)
   [ -n "$deb" ] || return 1
   say "extracting $(basename "$deb")"
   dpkg-deb -x "$deb" "$tmp/x"

@@ -17,4 +17,6 @@ for series in "$@"; do
   dir=$("$here/fetch.sh" "$series")
   echo "kernel $series $dir"
 done
-echo "initrd $("$here/build-rootfs.sh")"
+# Assigned first: a failure inside echo's $(...) would not stop this script.
+initrd=$("$here/build-rootfs.sh")
+echo "initrd $initrd"

@@ -117,7 +117,7 @@ export async function prepare(series: readonly string[]): Promise<Prepared> {
     if (what === 'kernel' && a && b) kernels.set(a, b);
     if (what === 'initrd' && a) initrd = a;
   }
-  if (!initrd || kernels.size !== series.length) throw new Error(`unexpected output of prepare.sh:\n${r.stdout}`);
+  if (!initrd || kernels.size !== series.length) throw new Error(`unexpected output of prepare.sh:\n${r.stdout}\n${r.stderr}`);
   return { kernels, initrd };
 }
 
