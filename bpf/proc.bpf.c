@@ -10,6 +10,15 @@
 #include <bpf/bpf_tracing.h>
 #include "emit.bpf.h"
 
+/* Room to build an exec record, which is too big for the BPF stack. One
+ * per CPU, written and read by sonde_proc_exec only. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct sonde_exec_event);
+} exec_scratch SEC(".maps");
+
 /* raw_tp, not tp: the child's task_struct tells a new process from a new thread. */
 SEC("raw_tp/sched_process_fork")
 int BPF_PROG(sonde_proc_fork, struct task_struct *parent, struct task_struct *child)
@@ -26,12 +35,41 @@ int BPF_PROG(sonde_proc_fork, struct task_struct *parent, struct task_struct *ch
 	return 0;
 }
 
-SEC("tracepoint/sched/sched_process_exec")
-int sonde_proc_exec(void *ctx)
+/* The file name execve was given, from the tracepoint's __data_loc field. */
+static __always_inline __u16 read_exec_filename(struct trace_event_raw_sched_process_exec *ctx, char *dst)
 {
+	unsigned int loc = ctx->__data_loc_filename & 0xffff;
+	long n = bpf_probe_read_kernel_str(dst, SONDE_EXEC_FILENAME_MAX, (void *)ctx + loc);
+
+	return n > 1 ? n - 1 : 0; /* without its NUL */
+}
+
+/* The head of the new image's environment, in its own (just built) stack. */
+static __always_inline __u32 read_exec_env(char *dst)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	__u64 start = BPF_CORE_READ(task, mm, env_start);
+	__u64 end = BPF_CORE_READ(task, mm, env_end);
+	__u32 n;
+
+	if (end <= start)
+		return 0;
+	n = end - start > SONDE_EXEC_ENV_MAX ? SONDE_EXEC_ENV_MAX : end - start;
+	/* For the verifier: 1..SONDE_EXEC_ENV_MAX. */
+	n = ((n - 1) & (SONDE_EXEC_ENV_MAX - 1)) + 1;
+	if (bpf_probe_read_user(dst, n, (void *)start))
+		return 0;
+	return n;
+}
+
+SEC("tracepoint/sched/sched_process_exec")
+int sonde_proc_exec(struct trace_event_raw_sched_process_exec *ctx)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u8 pending = SONDE_VERDICT_PENDING;
-	__u8 verdict;
+	struct sonde_exec_event *ev;
+	__u32 zero = 0, size;
 
 	if (tgid == sonde_cfg.self_pid)
 		return 0;
@@ -40,8 +78,23 @@ int sonde_proc_exec(void *ctx)
 	if (sonde_cfg.default_verdict != SONDE_VERDICT_TRACE &&
 	    !bpf_map_lookup_elem(&proc_verdict, &tgid))
 		bpf_map_update_elem(&proc_verdict, &tgid, &pending, BPF_NOEXIST);
-	verdict = proc_verdict_of(tgid);
-	emit_proc(SONDE_EV_PROC_EXEC, verdict, 0, sonde_cfg.default_verdict != SONDE_VERDICT_TRACE);
+
+	ev = bpf_map_lookup_elem(&exec_scratch, &zero);
+	if (!ev)
+		return 0;
+	fill_header(&ev->proc.hdr, SONDE_EV_PROC_EXEC, bpf_ktime_get_ns());
+	ev->proc.ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->proc.verdict = proc_verdict_of(tgid);
+	ev->proc.port = 0;
+	bpf_get_current_comm(ev->proc.comm, sizeof(ev->proc.comm));
+	ev->filename_len = read_exec_filename(ctx, ev->filename);
+	ev->env_len = read_exec_env(ev->env);
+	size = __builtin_offsetof(struct sonde_exec_event, env) + (ev->env_len & (2 * SONDE_EXEC_ENV_MAX - 1));
+	if (size > sizeof(*ev))
+		size = sizeof(*ev);
+	/* Userspace judges a new process at once (under selectors, it is pending). */
+	if (bpf_ringbuf_output(&events, ev, size, BPF_RB_FORCE_WAKEUP))
+		count(SONDE_CNT_DROP_CONTROL, 1);
 	return 0;
 }
 

@@ -13,6 +13,9 @@
 #define SONDE_MAX_CAPTURE 16384
 /* How many iovecs of one readv/writev/sendmsg/recvmsg are captured one by one. */
 #define SONDE_MAX_IOV 8
+/* How much of an exec'd image's file name and environment its record carries. */
+#define SONDE_EXEC_FILENAME_MAX 256
+#define SONDE_EXEC_ENV_MAX 16384
 
 enum sonde_event_type {
 	SONDE_EV_DATA = 1,       /* bytes moved on a TCP socket */
@@ -150,6 +153,23 @@ struct sonde_proc_event {
 	__u8 pad;
 	__u16 port;    /* SONDE_EV_PROC_PORT: the selected local port */
 	char comm[16];
+};
+
+/*
+ * SONDE_EV_PROC_EXEC: a process event, then what userspace needs to judge
+ * and name a process that may be gone before /proc can be read: the file
+ * name given to execve, and the first env_len bytes of its environment
+ * (NUL-separated, as in /proc/PID/environ). The record ends after env_len
+ * bytes of env. Userspace keeps only the OTEL_ variables it names
+ * services by, and drops the rest on decoding.
+ */
+struct sonde_exec_event {
+	struct sonde_proc_event proc;
+	__u16 filename_len;
+	__u16 pad;
+	__u32 env_len;
+	char filename[SONDE_EXEC_FILENAME_MAX];
+	char env[SONDE_EXEC_ENV_MAX];
 };
 
 /* Per-socket state in the kernel (map conns). The kernel writes role and

@@ -9,7 +9,8 @@
  * their exec record; a process that starts listening or connecting on a
  * selected port is traced by the kernel itself and confirmed here.
  */
-import { Verdict, type VerdictValue } from '../ebpf/abi.js';
+import { basename } from 'node:path';
+import { Verdict, type ExecFacts, type VerdictValue } from '../ebpf/abi.js';
 import { listPids, netnsOf, readProcess, socketInodesOf, socketInodesOnPorts, type ProcessFacts } from './procfs.js';
 import { portInSet, selectorMatches, type Candidate, type Selector } from './selectors.js';
 
@@ -103,16 +104,13 @@ export class ProcessRegistry {
 
   /**
    * A new image: judge it again. `kernelVerdict` is what the kernel set on
-   * exec (pending, under selectors); `comm` names the process if it is
-   * gone before /proc can be read.
+   * exec (pending, under selectors); `comm` and `exec` (what the kernel saw
+   * at exec) stand in for what /proc no longer says of a process already
+   * gone, or a zombie.
    */
-  onExec(pid: number, comm: string, kernelVerdict: VerdictValue): void {
+  onExec(pid: number, comm: string, kernelVerdict: VerdictValue, exec?: ExecFacts): void {
     this.verdicts.set(pid, kernelVerdict);
-    const facts = this.source.readProcess(pid);
-    this.facts.set(
-      pid,
-      facts ?? { pid, exePath: '', exeName: comm, commandLine: '', otelServiceName: undefined, otelResourceAttributes: undefined },
-    );
+    this.facts.set(pid, withExecFacts(pid, this.source.readProcess(pid), comm, exec));
     this.judge(pid, undefined);
   }
 
@@ -168,4 +166,18 @@ export class ProcessRegistry {
     if (previous !== verdict) this.changes.push({ pid, verdict });
     return verdict;
   }
+}
+
+/** /proc's facts where it still has them, else the exec record's. */
+export function withExecFacts(pid: number, proc: ProcessFacts | null, comm: string, exec: ExecFacts | undefined): ProcessFacts {
+  const execPath = exec?.filename.startsWith('/') ? exec.filename : '';
+  const exePath = proc?.exePath || execPath;
+  return {
+    pid,
+    exePath,
+    exeName: proc?.exePath ? proc.exeName : basename(exec?.filename ?? '') || comm,
+    commandLine: proc?.commandLine || (exec?.filename ?? ''),
+    otelServiceName: proc?.otelServiceName ?? exec?.otelServiceName,
+    otelResourceAttributes: proc?.otelResourceAttributes ?? exec?.otelResourceAttributes,
+  };
 }

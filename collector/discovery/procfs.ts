@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
+import { otelEnv } from './environ.js';
 
 export interface ProcessFacts {
   readonly pid: number;
@@ -33,31 +34,18 @@ function tryReadlink(path: string): string | null {
   }
 }
 
-/** Values of the wanted variables in a NUL-separated environ block. */
-export function environValues(environ: string, names: readonly string[]): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const entry of environ.split('\0')) {
-    const eq = entry.indexOf('=');
-    if (eq <= 0) continue;
-    const name = entry.slice(0, eq);
-    if (names.includes(name)) out.set(name, entry.slice(eq + 1));
-  }
-  return out;
-}
-
 export function readProcess(pid: number): ProcessFacts | null {
   const cmdline = tryRead(`/proc/${pid}/cmdline`);
   if (cmdline === null) return null;
   const exePath = (tryReadlink(`/proc/${pid}/exe`) ?? '').replace(/ \(deleted\)$/, '');
   const comm = (tryRead(`/proc/${pid}/comm`) ?? '').trim();
-  const env = environValues(tryRead(`/proc/${pid}/environ`) ?? '', ['OTEL_SERVICE_NAME', 'OTEL_RESOURCE_ATTRIBUTES']);
+  const env = otelEnv(tryRead(`/proc/${pid}/environ`) ?? '');
   return {
     pid,
     exePath,
     exeName: exePath ? basename(exePath) : comm,
     commandLine: cmdline.split('\0').filter((a) => a.length > 0).join(' '),
-    otelServiceName: env.get('OTEL_SERVICE_NAME'),
-    otelResourceAttributes: env.get('OTEL_RESOURCE_ATTRIBUTES'),
+    ...env,
   };
 }
 

@@ -7,7 +7,7 @@
  * `load()` (programs verified, maps exist), then `attach()`.
  */
 import { join } from 'node:path';
-import { COUNTER_SLOTS, decodeEvent, encodeConfig, Layout, type CaptureSettings, type DecodeError, type KernelEvent, type VerdictValue } from './abi.js';
+import { COUNTER_SLOTS, decodeEvent, encodeConfig, Layout, redactExecRecord, type CaptureSettings, type DecodeError, type KernelEvent, type VerdictValue } from './abi.js';
 import { BpfObject, type ProgramFailure } from './BpfObject.js';
 import type { ModeChoice } from './captureMode.js';
 import { errnoError, libbpf } from './libbpf.js';
@@ -89,12 +89,13 @@ export class KernelCapture {
 
   /**
    * Attach every probe and start draining into `sink`, one call per batch.
-   * `tap`, when given, sees each record's raw bytes first (`sonde record`).
+   * `tap`, when given, sees each record's raw bytes first (`sonde record`),
+   * with exec records' environments cut to their OTEL_ variables.
    */
   attach(sink: EventSink, tap?: (raw: Uint8Array) => void): ProgramFailure | null {
     const reader = RingBufferReader.open(this.fds.events, this.opts.ringBufferSize, {
       record: (dv, bytes, off, len) => {
-        tap?.(bytes.subarray(off, off + len));
+        if (tap) tap(redactExecRecord(bytes.subarray(off, off + len)));
         this.batch.push(decodeEvent(dv, bytes, off, len));
       },
       batchEnd: () => this.flush(),

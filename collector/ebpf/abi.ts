@@ -4,7 +4,11 @@
  * BTF of the compiled objects.
  */
 
+import { otelEntries, otelEnv, type OtelEnv } from '../discovery/environ.js';
+
 export const SONDE_MAX_CAPTURE = 16384;
+export const SONDE_EXEC_FILENAME_MAX = 256;
+export const SONDE_EXEC_ENV_MAX = 16384;
 
 export const EventType = {
   Data: 1,
@@ -50,6 +54,7 @@ export const Layout = {
   conn: { size: 80, sock: 24, tuple: 32, role: 72 },
   state: { size: 40, sock: 24, old_state: 32, new_state: 36 },
   proc: { size: 48, ppid: 24, verdict: 28, port: 30, comm: 32 },
+  exec: { size: 16696, filename_len: 48, env_len: 52, filename: 56, env: 312 },
   config: { size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8, default_verdict: 12 },
   connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, skip_seq: 8 },
   counters: { size: 64, n: 0 },
@@ -105,6 +110,13 @@ export interface ProcEvent {
   /** ProcPort: the selected local port the process listened or connected on. */
   readonly port: number;
   readonly comm: string;
+  /** ProcExec: what the kernel saw at exec, for a process gone before /proc is read. */
+  readonly exec?: ExecFacts;
+}
+
+/** Of a new image: its file name, and the OpenTelemetry variables of its environment (nothing else is kept). */
+export interface ExecFacts extends OtelEnv {
+  readonly filename: string;
 }
 
 export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent;
@@ -116,6 +128,37 @@ export interface DecodeError {
 }
 
 const EMPTY = new Uint8Array(0);
+const utf8 = new TextDecoder();
+
+const ARENA_BYTES = 256 * 1024;
+
+/**
+ * Where payloads are copied out of the ring: views into shared slabs
+ * rather than an ArrayBuffer each, whose allocation, external-memory
+ * accounting and sweeping cost more than the copy itself at tens of
+ * thousands of records a second. A slab is freed once no view of it is
+ * left; a full one is simply replaced.
+ */
+export class PayloadArena {
+  private slab = new Uint8Array(ARENA_BYTES);
+  private used = 0;
+
+  copy(src: Uint8Array, from: number, to: number): Uint8Array {
+    const n = to - from;
+    if (n > ARENA_BYTES / 4) return src.slice(from, to);
+    if (this.used + n > ARENA_BYTES) {
+      this.slab = new Uint8Array(ARENA_BYTES);
+      this.used = 0;
+    }
+    const at = this.used;
+    this.slab.set(src.subarray(from, to), at);
+    // Keep views 8-aligned, as the ring keeps records.
+    this.used = (at + n + 7) & ~7;
+    return this.slab.subarray(at, at + n);
+  }
+}
+
+const defaultArena = new PayloadArena();
 
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
@@ -127,7 +170,7 @@ function cString(bytes: Uint8Array): string {
  * Payload and tuple bytes are copied, so the ring slot can be released as
  * soon as this returns.
  */
-export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len: number): KernelEvent | DecodeError {
+export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len: number, arena = defaultArena): KernelEvent | DecodeError {
   if (len < Layout.header.size) return { type: 'invalid', reason: `record of ${len} bytes` };
   const type = bytes[off + Layout.header.type];
   const ts = readU64(view, off + Layout.header.ts);
@@ -153,7 +196,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         role: bytes[off + L.role]!,
         source: bytes[off + L.source]!,
         flags: bytes[off + L.flags]!,
-        data: captured === 0 ? EMPTY : bytes.slice(off + L.data, off + L.data + captured),
+        data: captured === 0 ? EMPTY : arena.copy(bytes, off + L.data, off + L.data + captured),
       };
     }
     case EventType.ConnOpen: {
@@ -179,24 +222,65 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         newState: view.getInt32(off + L.new_state, true),
       };
     }
-    case EventType.ProcExec:
-    case EventType.ProcExit:
-    case EventType.ProcPort: {
-      const L = Layout.proc;
-      if (len < L.size) return { type: 'invalid', reason: `process record of ${len} bytes` };
-      return {
-        type,
-        ts,
-        pid,
-        ppid: view.getUint32(off + L.ppid, true),
-        verdict: bytes[off + L.verdict]!,
-        port: view.getUint16(off + L.port, true),
-        comm: cString(bytes.subarray(off + L.comm, off + L.comm + 16)),
-      };
+    case EventType.ProcExec: {
+      const proc = decodeProc(type, view, bytes, off, len, ts, pid);
+      if (proc.type === 'invalid' || len < Layout.exec.env) return proc;
+      const exec = decodeExec(view, bytes, off, len);
+      return 'reason' in exec ? exec : { ...proc, exec };
     }
+    case EventType.ProcExit:
+    case EventType.ProcPort:
+      return decodeProc(type, view, bytes, off, len, ts, pid);
     default:
       return { type: 'invalid', reason: `unknown record type ${String(type)}` };
   }
+}
+
+function decodeProc(type: ProcEvent['type'], view: DataView, bytes: Uint8Array, off: number, len: number, ts: number, pid: number): ProcEvent | DecodeError {
+  const L = Layout.proc;
+  if (len < L.size) return { type: 'invalid', reason: `process record of ${len} bytes` };
+  return {
+    type,
+    ts,
+    pid,
+    ppid: view.getUint32(off + L.ppid, true),
+    verdict: bytes[off + L.verdict]!,
+    port: view.getUint16(off + L.port, true),
+    comm: cString(bytes.subarray(off + L.comm, off + L.comm + 16)),
+  };
+}
+
+/** The tail of an exec record; the environment is read for its OTEL_ variables and dropped. */
+function decodeExec(view: DataView, bytes: Uint8Array, off: number, len: number): ExecFacts | DecodeError {
+  const L = Layout.exec;
+  const nameLen = view.getUint16(off + L.filename_len, true);
+  const envLen = view.getUint32(off + L.env_len, true);
+  if (nameLen > SONDE_EXEC_FILENAME_MAX || envLen > SONDE_EXEC_ENV_MAX || L.env + envLen > len) {
+    return { type: 'invalid', reason: `exec record claims ${nameLen}+${envLen} bytes in ${len}` };
+  }
+  return {
+    filename: utf8.decode(bytes.subarray(off + L.filename, off + L.filename + nameLen)),
+    ...otelEnv(utf8.decode(bytes.subarray(off + L.env, off + L.env + envLen))),
+  };
+}
+
+/**
+ * An exec record as `sonde record` may keep it: the environment cut down
+ * to the OTEL_ variables (a recording is shared in bug reports; the rest
+ * of an environment is where secrets live). Other records come back as
+ * they are.
+ */
+export function redactExecRecord(record: Uint8Array): Uint8Array {
+  const L = Layout.exec;
+  if (record.length < L.env || record[Layout.header.type] !== EventType.ProcExec) return record;
+  const view = new DataView(record.buffer, record.byteOffset, record.byteLength);
+  const envLen = Math.min(view.getUint32(L.env_len, true), record.length - L.env);
+  const kept = Buffer.from(otelEntries(utf8.decode(record.subarray(L.env, L.env + envLen))).join('\0'));
+  const out = new Uint8Array(L.env + kept.length);
+  out.set(record.subarray(0, L.env));
+  out.set(kept, L.env);
+  new DataView(out.buffer).setUint32(L.env_len, kept.length, true);
+  return out;
 }
 
 export interface CaptureSettings {

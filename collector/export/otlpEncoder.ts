@@ -11,9 +11,11 @@
  * Field numbers from opentelemetry-proto (trace/v1, common/v1,
  * resource/v1, collector/trace/v1).
  */
-import type { AttributeValue, Attributes, HrTime } from '@opentelemetry/api';
+import { TraceFlags, type AttributeValue, type Attributes, type HrTime } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { SondeSpan } from '../spans/SondeSpan.js';
+import { SPAN_ID_BYTES, TRACE_ID_BYTES } from '../spans/SpanIds.js';
 
 const VARINT = 0;
 const I64 = 1;
@@ -48,7 +50,7 @@ for (let i = 0; i < 16; i++) {
 
 class Writer {
   pos = 0;
-  constructor(readonly buf: Buffer) {}
+  constructor(public buf: Buffer) {}
 
   byte(b: number): void {
     this.buf[this.pos++] = b;
@@ -74,8 +76,12 @@ class Writer {
   }
 
   raw(b: Uint8Array): void {
-    this.buf.set(b, this.pos);
-    this.pos += b.length;
+    // TypedArray.set costs a trip into the runtime: a loop is faster for short keys.
+    if (b.length < 64) this.bytes(b, 0, b.length);
+    else {
+      this.buf.set(b, this.pos);
+      this.pos += b.length;
+    }
   }
 
   /** A string of known UTF-8 length `n`, without its tag. */
@@ -86,7 +92,11 @@ class Writer {
       let p = this.pos;
       for (let i = 0; i < n; i++) buf[p++] = s.charCodeAt(i);
       this.pos = p;
-    } else this.pos += this.buf.write(s, this.pos, n, 'utf8');
+    } else {
+      // buf.write stops quietly at the end of the buffer; the encoder must know.
+      if (this.buf.write(s, this.pos, n, 'utf8') !== n) throw new RangeError('OTLP encoder: buffer full');
+      this.pos += n;
+    }
   }
 
   /** A hex id as its bytes, without its tag. */
@@ -97,9 +107,30 @@ class Writer {
     for (let i = 0; i < n; i++) buf[this.pos++] = (HEX[h.charCodeAt(2 * i)]! << 4) | HEX[h.charCodeAt(2 * i + 1)]!;
   }
 
+  /** Unix nanoseconds exceed 2^53: built from 16-bit halves of the seconds, each step exact. */
   fixed64(t: HrTime): void {
-    this.buf.writeBigUInt64LE(BigInt(t[0]) * 1_000_000_000n + BigInt(t[1]), this.pos);
-    this.pos += 8;
+    const hiSec = Math.floor(t[0] / 65536);
+    const a = hiSec * 1e9;
+    const low = (a % 65536) * 65536 + (t[0] - hiSec * 65536) * 1e9 + t[1];
+    this.uint32(low % 4294967296);
+    this.uint32(Math.floor(a / 65536) + Math.floor(low / 4294967296));
+  }
+
+  uint32(n: number): void {
+    if (this.pos + 4 > this.buf.length) throw new RangeError('OTLP encoder: buffer full');
+    const buf = this.buf;
+    buf[this.pos++] = n & 0xff;
+    buf[this.pos++] = (n >>> 8) & 0xff;
+    buf[this.pos++] = (n >>> 16) & 0xff;
+    buf[this.pos++] = n >>> 24;
+  }
+
+  /** `n` bytes of `b` from `from`, without a tag or length. */
+  bytes(b: Uint8Array, from: number, n: number): void {
+    const buf = this.buf;
+    let p = this.pos;
+    for (let i = from; i < from + n; i++) buf[p++] = b[i]!;
+    this.pos = p;
   }
 }
 
@@ -182,28 +213,47 @@ const lenFieldBody = (n: number): number => varintSize(n) + n;
 function writeAttributes(w: Writer, attrs: Attributes, field: number): void {
   for (const key in attrs) {
     const v = attrs[key];
-    if (v === undefined) continue;
-    const k = keyField(key);
-    w.varint(tag(field, LEN));
-    if (typeof v === 'string') {
-      // The common case, measured once: KeyValue { key, value: AnyValue { string_value } }
-      const n = utf8Length(v);
-      const any = lenField(n);
-      w.varint(k.length + lenField(any));
-      w.raw(k);
-      w.byte(tag(2, LEN));
-      w.varint(any);
-      w.byte(tag(1, LEN));
-      w.string(v, n);
-      continue;
-    }
-    const any = anyValueSize(v);
+    if (v !== undefined) writeKeyValue(w, keyField(key), v, field);
+  }
+}
+
+/** Key fields of a SondeSpan kind's attribute keys, looked up once per kind. */
+const keyFieldLists = new WeakMap<readonly string[], Buffer[]>();
+function keyFieldsOf(keys: readonly string[]): Buffer[] {
+  let list = keyFieldLists.get(keys);
+  if (list === undefined) keyFieldLists.set(keys, (list = keys.map(keyField)));
+  return list;
+}
+
+/** A SondeSpan's attributes: the same bytes writeAttributes gives its attributes object. */
+function writeAttributeValues(w: Writer, keys: readonly Buffer[], values: ReadonlyArray<AttributeValue | undefined>, field: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v !== undefined) writeKeyValue(w, keys[i]!, v, field);
+  }
+}
+
+/** KeyValue { key = 1; value = 2 } as field `field`, `k` its encoded key field. */
+function writeKeyValue(w: Writer, k: Buffer, v: AttributeValue, field: number): void {
+  w.varint(tag(field, LEN));
+  if (typeof v === 'string') {
+    // The common case, measured once: KeyValue { key, value: AnyValue { string_value } }
+    const n = utf8Length(v);
+    const any = lenField(n);
     w.varint(k.length + lenField(any));
     w.raw(k);
     w.byte(tag(2, LEN));
     w.varint(any);
-    writeAnyValue(w, v);
+    w.byte(tag(1, LEN));
+    w.string(v, n);
+    return;
   }
+  const any = anyValueSize(v);
+  w.varint(k.length + lenField(any));
+  w.raw(k);
+  w.byte(tag(2, LEN));
+  w.varint(any);
+  writeAnyValue(w, v);
 }
 
 function statusSize(s: ReadableSpan): number {
@@ -213,11 +263,41 @@ function statusSize(s: ReadableSpan): number {
   return n;
 }
 
-function spanSize(s: ReadableSpan): number {
+/** The ids, trace state and trace flags of a span's own context. */
+function idsSize(s: ReadableSpan): number {
+  if (s instanceof SondeSpan) return lenField(TRACE_ID_BYTES) + lenField(SPAN_ID_BYTES);
   const ctx = s.spanContext();
-  let n = lenField(ctx.traceId.length >> 1) + lenField(ctx.spanId.length >> 1);
   const state = ctx.traceState?.serialize();
-  if (state) n += lenField(utf8Length(state));
+  return lenField(ctx.traceId.length >> 1) + lenField(ctx.spanId.length >> 1) + (state ? lenField(utf8Length(state)) : 0);
+}
+
+/** Writes the ids and trace state, and returns the trace flags. */
+function writeIds(w: Writer, s: ReadableSpan): number {
+  if (s instanceof SondeSpan) {
+    // Its ids are bytes already, and no hex context is made for them.
+    w.byte(tag(1, LEN));
+    w.byte(TRACE_ID_BYTES);
+    w.bytes(s.ids, s.idOffset, TRACE_ID_BYTES);
+    w.byte(tag(2, LEN));
+    w.byte(SPAN_ID_BYTES);
+    w.bytes(s.ids, s.idOffset + TRACE_ID_BYTES, SPAN_ID_BYTES);
+    return TraceFlags.SAMPLED;
+  }
+  const ctx = s.spanContext();
+  w.byte(tag(1, LEN));
+  w.hex(ctx.traceId);
+  w.byte(tag(2, LEN));
+  w.hex(ctx.spanId);
+  const state = ctx.traceState?.serialize();
+  if (state) {
+    w.byte(tag(3, LEN));
+    w.string(state, utf8Length(state));
+  }
+  return ctx.traceFlags;
+}
+
+function spanSize(s: ReadableSpan): number {
+  let n = idsSize(s);
   if (s.parentSpanContext?.spanId) n += lenField(s.parentSpanContext.spanId.length >> 1);
   n += lenField(utf8Length(s.name));
   n += 1 + varintSize(s.kind + 1); // kind
@@ -230,16 +310,7 @@ function spanSize(s: ReadableSpan): number {
 }
 
 function writeSpan(w: Writer, s: ReadableSpan): void {
-  const ctx = s.spanContext();
-  w.byte(tag(1, LEN));
-  w.hex(ctx.traceId);
-  w.byte(tag(2, LEN));
-  w.hex(ctx.spanId);
-  const state = ctx.traceState?.serialize();
-  if (state) {
-    w.byte(tag(3, LEN));
-    w.string(state, utf8Length(state));
-  }
+  const traceFlags = writeIds(w, s);
   if (s.parentSpanContext?.spanId) {
     w.byte(tag(4, LEN));
     w.hex(s.parentSpanContext.spanId);
@@ -252,7 +323,8 @@ function writeSpan(w: Writer, s: ReadableSpan): void {
   w.fixed64(s.startTime);
   w.byte(tag(8, I64));
   w.fixed64(s.endTime);
-  writeAttributes(w, s.attributes, 9);
+  if (s instanceof SondeSpan) writeAttributeValues(w, keyFieldsOf(s.attributeKeys), s.attributeValues, 9);
+  else writeAttributes(w, s.attributes, 9);
   if (s.droppedAttributesCount) {
     w.byte(tag(10, VARINT));
     w.varint(s.droppedAttributesCount);
@@ -270,8 +342,7 @@ function writeSpan(w: Writer, s: ReadableSpan): void {
   }
   // SpanFlags: W3C trace flags, and whether the parent is remote (CONTEXT_HAS_IS_REMOTE, IS_REMOTE).
   w.varint(tag(16, I32));
-  w.buf.writeUInt32LE(((ctx.traceFlags & 0xff) | 0x100 | (s.parentSpanContext?.isRemote ? 0x200 : 0)) >>> 0, w.pos);
-  w.pos += 4;
+  w.uint32((traceFlags & 0xff) | 0x100 | (s.parentSpanContext?.isRemote ? 0x200 : 0));
 }
 
 /** Resource { repeated KeyValue attributes = 1 }: the body, once per process. */
@@ -296,7 +367,10 @@ function scopeBodySize(s: ReadableSpan['instrumentationScope']): number {
 interface SpanGroup {
   readonly resource: Resource;
   readonly scope: ReadableSpan['instrumentationScope'];
-  buf: Buffer;
+  /** Filled chunks, then the one being filled. */
+  readonly chunks: Buffer[];
+  /** Bytes used in the last chunk. */
+  used: number;
   length: number;
   count: number;
 }
@@ -307,36 +381,57 @@ export interface EncodedBatch {
   readonly count: number;
 }
 
+const CHUNK = 64 * 1024;
+/** Room left for a span to be written without measuring it first; a bigger one is measured, then written. */
+const HEADROOM = 16 * 1024;
+
 /**
  * Spans are encoded the moment they are added, while their data is fresh
  * in the cache and before it would outlive a garbage collection; the queue
  * holds bytes, not span objects. take() hands the bytes on as a batch.
+ *
+ * A span is written in one pass: its length prefix gets two bytes (it is
+ * almost always 128 to 16383 bytes long) and the body moves if it needs
+ * one or three.
  */
 export class SpanEncoder {
-  private groups = new Map<Resource, Map<string, SpanGroup>>();
+  /** By resource, then by scope object (Sonde shares one per scope; equal copies just get a ScopeSpans each). */
+  private groups = new Map<Resource, Map<ReadableSpan['instrumentationScope'], SpanGroup>>();
+  private last: SpanGroup | undefined = undefined;
+  private readonly w = new Writer(Buffer.alloc(0));
   count = 0;
 
   add(s: ReadableSpan): void {
-    let scopes = this.groups.get(s.resource);
-    if (!scopes) this.groups.set(s.resource, (scopes = new Map()));
-    const key = `${s.instrumentationScope.name}\0${s.instrumentationScope.version ?? ''}`;
-    let g = scopes.get(key);
-    if (!g) scopes.set(key, (g = { resource: s.resource, scope: s.instrumentationScope, buf: Buffer.allocUnsafe(1 << 14), length: 0, count: 0 }));
-    const size = spanSize(s);
-    const need = g.length + 1 + varintSize(size) + size;
-    if (need > g.buf.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(need, g.buf.length * 2));
-      g.buf.copy(bigger, 0, 0, g.length);
-      g.buf = bigger;
+    const g = this.groupOf(s);
+    if (g.used + HEADROOM > CHUNK) newChunk(g, CHUNK);
+    const w = this.w;
+    w.buf = g.chunks[g.chunks.length - 1]!;
+    w.pos = g.used;
+    if (!writeSpanField(w, s)) {
+      // Bigger than HEADROOM: a chunk of its own, measured.
+      const size = spanSize(s);
+      newChunk(g, 1 + varintSize(size) + size);
+      w.buf = g.chunks[g.chunks.length - 1]!;
+      w.pos = 0;
+      w.byte(tag(2, LEN));
+      w.varint(size);
+      writeSpan(w, s);
     }
-    const w = new Writer(g.buf);
-    w.pos = g.length;
-    w.byte(tag(2, LEN));
-    w.varint(size);
-    writeSpan(w, s);
-    g.length = w.pos;
+    g.length += w.pos - g.used;
+    g.used = w.pos;
     g.count++;
     this.count++;
+  }
+
+  private groupOf(s: ReadableSpan): SpanGroup {
+    const last = this.last;
+    if (last !== undefined && last.resource === s.resource && last.scope === s.instrumentationScope) return last;
+    let scopes = this.groups.get(s.resource);
+    if (!scopes) this.groups.set(s.resource, (scopes = new Map()));
+    let g = scopes.get(s.instrumentationScope);
+    if (!g) scopes.set(s.instrumentationScope, (g = { resource: s.resource, scope: s.instrumentationScope, chunks: [], used: CHUNK, length: 0, count: 0 }));
+    this.last = g;
+    return g;
   }
 
   take(): EncodedBatch {
@@ -344,9 +439,50 @@ export class SpanEncoder {
     for (const scopes of this.groups.values()) for (const g of scopes.values()) groups.push(g);
     const batch = { groups, count: this.count };
     this.groups = new Map();
+    this.last = undefined;
     this.count = 0;
     return batch;
   }
+}
+
+function newChunk(g: SpanGroup, size: number): void {
+  const last = g.chunks.length - 1;
+  if (last >= 0) g.chunks[last] = g.chunks[last]!.subarray(0, g.used);
+  g.chunks.push(Buffer.allocUnsafeSlow(size));
+  g.used = 0;
+}
+
+/** ScopeSpans.spans = 2 at w.pos, unmeasured; false if it did not fit the buffer (w.pos is then undefined). */
+function writeSpanField(w: Writer, s: ReadableSpan): boolean {
+  const start = w.pos;
+  const buf = w.buf;
+  try {
+    w.byte(tag(2, LEN));
+    w.pos += 2;
+    writeSpan(w, s);
+  } catch (e) {
+    if (e instanceof RangeError) return false;
+    throw e;
+  }
+  if (w.pos > buf.length) return false;
+  const body = start + 3;
+  const size = w.pos - body;
+  if (size < 0x80) {
+    buf[start + 1] = size;
+    buf.copyWithin(start + 2, body, w.pos);
+    w.pos--;
+  } else if (size < 0x4000) {
+    buf[start + 1] = (size & 0x7f) | 0x80;
+    buf[start + 2] = size >> 7;
+  } else {
+    const shift = varintSize(size) - 2;
+    if (w.pos + shift > buf.length) return false;
+    buf.copyWithin(body + shift, body, w.pos);
+    w.pos = start + 1;
+    w.varint(size);
+    w.pos += size;
+  }
+  return true;
 }
 
 /** The ExportTraceServiceRequest of a batch: ResourceSpans { resource = 1; scope_spans = 2 }, ScopeSpans { scope = 1; spans = 2 }. */
@@ -385,7 +521,7 @@ export function encodeBatch(batch: EncodedBatch): Uint8Array {
         w.byte(tag(2, LEN));
         w.string(g.scope.version, utf8Length(g.scope.version));
       }
-      w.raw(g.buf.subarray(0, g.length));
+      for (let i = 0; i < g.chunks.length; i++) w.raw(i === g.chunks.length - 1 ? g.chunks[i]!.subarray(0, g.used) : g.chunks[i]!);
     }
   }
   if (w.pos !== total) throw new Error(`OTLP encoder: measured ${total} bytes, wrote ${w.pos}`);

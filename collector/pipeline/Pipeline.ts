@@ -100,7 +100,7 @@ export class Pipeline {
         case EventType.ProcExec:
           this.emitSpans(); // spans of the old image first
           this.resources.forget(ev.pid);
-          registry.onExec(ev.pid, ev.comm, ev.verdict as VerdictValue);
+          registry.onExec(ev.pid, ev.comm, ev.verdict as VerdictValue, ev.exec);
           break;
         case EventType.ProcExit:
           this.emitSpans();

@@ -4,9 +4,9 @@
  * request a traced process served, one CLIENT span per request it made,
  * from the first byte of the request to the last byte of the response.
  */
-import { SpanKind, SpanStatusCode, TraceFlags, type Attributes, type HrTime, type SpanContext, type SpanStatus } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode, type AttributeValue, type HrTime, type SpanStatus } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import { RandomIdGenerator, type ReadableSpan } from '@opentelemetry/sdk-trace';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_CLIENT_PORT,
@@ -26,14 +26,16 @@ import {
   ATTR_USER_AGENT_ORIGINAL,
 } from '@opentelemetry/semantic-conventions';
 import type { ObservedTransaction } from '../conn/ConnectionTracker.js';
-import type { Header } from '../../protocols/types.js';
+import type { Header, HttpTransaction } from '../../protocols/types.js';
+import type { Endpoint } from '../conn/endpoints.js';
 import { VERSION } from '../version.js';
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE } from './semconv.js';
 import { SondeSpan } from './SondeSpan.js';
+import { SpanIdPool } from './SpanIds.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 const SCOPE = { name: 'sonde', version: VERSION };
-const ids = new RandomIdGenerator();
+const ids = new SpanIdPool();
 
 export interface SpanOptions {
   /** Record url.query (off by default: queries often carry secrets). */
@@ -46,96 +48,186 @@ function header(headers: readonly Header[], name: string): string | undefined {
   return undefined;
 }
 
-/** Host header "name:port" or "[v6]:port" -> parts. */
+/** Host header "name:port" or "[v6]:port" -> parts; a malformed one is all name. */
 export function splitHost(host: string): { name: string; port?: number } {
-  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(host.trim());
-  if (!m) return { name: host };
-  const name = m[1]!.replace(/^\[|\]$/g, '');
-  return m[2] === undefined ? { name } : { name, port: Number(m[2]) };
+  const h = host.trim();
+  let name: string;
+  let nameEnd: number;
+  if (h.charCodeAt(0) === 0x5b /* [ */) {
+    nameEnd = h.indexOf(']') + 1;
+    if (nameEnd === 0) return { name: host };
+    name = h.slice(1, nameEnd - 1);
+  } else {
+    nameEnd = h.indexOf(':');
+    if (nameEnd < 0) return { name: h };
+    name = h.slice(0, nameEnd);
+  }
+  if (nameEnd === h.length) return { name };
+  const port = h.charCodeAt(nameEnd) === 0x3a /* : */ ? parsePort(h, nameEnd + 1) : undefined;
+  return port === undefined ? { name: host } : { name, port };
+}
+
+function parsePort(s: string, from: number): number | undefined {
+  if (from === s.length || s.length - from > 5) return undefined;
+  let n = 0;
+  for (let i = from; i < s.length; i++) {
+    const d = s.charCodeAt(i) - 0x30;
+    if (d < 0 || d > 9) return undefined;
+    n = n * 10 + d;
+  }
+  return n <= 65535 ? n : undefined;
 }
 
 /** Path and query of a request target (origin-form, or absolute-form through a proxy). */
 export function splitTarget(target: string): { path: string; query?: string } {
   let t = target;
-  const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
-  if (scheme) t = t.slice(scheme[0].length) || '/';
+  if (t.charCodeAt(0) !== 0x2f /* / */) {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i.exec(t);
+    if (scheme) t = t.slice(scheme[0].length) || '/';
+  }
   const hash = t.indexOf('#');
   if (hash >= 0) t = t.slice(0, hash);
   const q = t.indexOf('?');
   return q < 0 ? { path: t } : { path: t.slice(0, q), query: t.slice(q + 1) };
 }
 
+/** "HTTP/1.1" -> "1.1", as network.protocol.version wants it. */
+const protocolVersion = (p: string): string => (p.startsWith('HTTP/') ? p.slice(5) : p);
+
 const OK: SpanStatus = { code: SpanStatusCode.UNSET };
 const ERROR: SpanStatus = { code: SpanStatusCode.ERROR };
 
-/**
- * The span of one observed transaction. Attributes are set in one fixed
- * order per kind, absent ones as undefined (which every exporter skips),
- * so all spans of a kind share one object shape and the encoder that walks
- * thousands of them a second stays fast.
- */
+/** A SERVER span's attributes, in the order serverValues gives them. */
+const SERVER_KEYS = [
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_URL_PATH,
+  ATTR_URL_QUERY,
+  ATTR_URL_SCHEME,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_CLIENT_ADDRESS,
+  ATTR_CLIENT_PORT,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_USER_AGENT_ORIGINAL,
+  ATTR_HTTP_REQUEST_BODY_SIZE,
+  ATTR_HTTP_RESPONSE_BODY_SIZE,
+  ATTR_ERROR_TYPE,
+];
+
+/** A CLIENT span's attributes, in the order clientValues gives them. */
+const CLIENT_KEYS = [
+  ATTR_HTTP_REQUEST_METHOD,
+  ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
+  ATTR_URL_FULL,
+  ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_NETWORK_PROTOCOL_VERSION,
+  ATTR_SERVER_ADDRESS,
+  ATTR_SERVER_PORT,
+  ATTR_NETWORK_PEER_ADDRESS,
+  ATTR_NETWORK_PEER_PORT,
+  ATTR_USER_AGENT_ORIGINAL,
+  ATTR_HTTP_REQUEST_BODY_SIZE,
+  ATTR_HTTP_RESPONSE_BODY_SIZE,
+  ATTR_ERROR_TYPE,
+];
+
+type Values = Array<AttributeValue | undefined>;
+
+/** What both kinds of span read from a transaction. */
+interface Facts {
+  readonly tx: HttpTransaction;
+  readonly method: string;
+  readonly path: string;
+  /** The query, if it is to be recorded. */
+  readonly query: string | undefined;
+  readonly host: { name: string; port?: number } | undefined;
+  /** The remote end, unless the connection's open record was lost. */
+  readonly peer: Endpoint | undefined;
+  readonly errorType: string | undefined;
+}
+
+function serverValues(f: Facts, local: Endpoint): Values {
+  const { tx, peer } = f;
+  return [
+    f.method,
+    f.method === '_OTHER' ? tx.method : undefined,
+    f.path,
+    f.query,
+    'http',
+    tx.status,
+    protocolVersion(tx.protocol),
+    f.host?.name || local.address || undefined,
+    f.host?.port ?? (local.port || undefined),
+    peer?.address,
+    peer?.port,
+    peer?.address,
+    peer?.port,
+    header(tx.requestHeaders, 'user-agent'),
+    tx.requestBodySize,
+    tx.responseBodySize,
+    f.errorType,
+  ];
+}
+
+function clientValues(f: Facts, authority: string): Values {
+  const { tx, peer } = f;
+  return [
+    f.method,
+    f.method === '_OTHER' ? tx.method : undefined,
+    `http://${authority}${f.path}${f.query !== undefined ? `?${f.query}` : ''}`,
+    tx.status,
+    protocolVersion(tx.protocol),
+    f.host?.name || peer?.address,
+    peer?.port ?? f.host?.port,
+    peer?.address,
+    peer?.port,
+    header(tx.requestHeaders, 'user-agent'),
+    tx.requestBodySize,
+    tx.responseBodySize,
+    f.errorType,
+  ];
+}
+
+/** "host:port" of an address, for a url.full when the request had no Host. */
+function authorityOf(peer: Endpoint | undefined): string {
+  if (!peer) return '';
+  return `${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}`;
+}
+
+/** The span of one observed transaction. */
 export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts: SpanOptions): ReadableSpan {
   const { tx, endpoints } = obs;
   const isServer = obs.role === 'server';
   const method = KNOWN_METHODS.has(tx.method) ? tx.method : '_OTHER';
   const { path, query } = splitTarget(tx.target);
   const host = header(tx.requestHeaders, 'host');
-  const hostParts = host ? splitHost(host) : undefined;
-  // Addresses are unknown only when the connection's open record was lost.
   const peer = endpoints.remote.address !== '' ? endpoints.remote : undefined;
   const failed = isServer ? tx.status >= 500 : tx.status >= 400;
-  const withQuery = opts.urlQuery && query !== undefined;
-
-  let attributes: Attributes;
-  if (isServer) {
-    attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_HTTP_REQUEST_METHOD_ORIGINAL]: method === '_OTHER' ? tx.method : undefined,
-      [ATTR_URL_PATH]: path,
-      [ATTR_URL_QUERY]: withQuery ? query : undefined,
-      [ATTR_URL_SCHEME]: 'http',
-      [ATTR_HTTP_RESPONSE_STATUS_CODE]: tx.status,
-      [ATTR_NETWORK_PROTOCOL_VERSION]: tx.protocol.replace(/^HTTP\//, ''),
-      [ATTR_SERVER_ADDRESS]: hostParts?.name || endpoints.local.address || undefined,
-      [ATTR_SERVER_PORT]: hostParts?.port ?? (endpoints.local.port || undefined),
-      [ATTR_CLIENT_ADDRESS]: peer?.address,
-      [ATTR_CLIENT_PORT]: peer?.port,
-      [ATTR_NETWORK_PEER_ADDRESS]: peer?.address,
-      [ATTR_NETWORK_PEER_PORT]: peer?.port,
-      [ATTR_USER_AGENT_ORIGINAL]: header(tx.requestHeaders, 'user-agent'),
-      [ATTR_HTTP_REQUEST_BODY_SIZE]: tx.requestBodySize,
-      [ATTR_HTTP_RESPONSE_BODY_SIZE]: tx.responseBodySize,
-      [ATTR_ERROR_TYPE]: failed ? String(tx.status) : undefined,
-    };
-  } else {
-    const authority = host?.trim() || (peer ? `${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}` : '');
-    attributes = {
-      [ATTR_HTTP_REQUEST_METHOD]: method,
-      [ATTR_HTTP_REQUEST_METHOD_ORIGINAL]: method === '_OTHER' ? tx.method : undefined,
-      [ATTR_URL_FULL]: `http://${authority}${path}${withQuery ? `?${query}` : ''}`,
-      [ATTR_HTTP_RESPONSE_STATUS_CODE]: tx.status,
-      [ATTR_NETWORK_PROTOCOL_VERSION]: tx.protocol.replace(/^HTTP\//, ''),
-      [ATTR_SERVER_ADDRESS]: hostParts?.name || peer?.address,
-      [ATTR_SERVER_PORT]: peer?.port ?? hostParts?.port,
-      [ATTR_NETWORK_PEER_ADDRESS]: peer?.address,
-      [ATTR_NETWORK_PEER_PORT]: peer?.port,
-      [ATTR_USER_AGENT_ORIGINAL]: header(tx.requestHeaders, 'user-agent'),
-      [ATTR_HTTP_REQUEST_BODY_SIZE]: tx.requestBodySize,
-      [ATTR_HTTP_RESPONSE_BODY_SIZE]: tx.responseBodySize,
-      [ATTR_ERROR_TYPE]: failed ? String(tx.status) : undefined,
-    };
-  }
-
-  const context: SpanContext = { traceId: ids.generateTraceId(), spanId: ids.generateSpanId(), traceFlags: TraceFlags.SAMPLED };
+  const facts: Facts = {
+    tx,
+    method,
+    path,
+    query: opts.urlQuery ? query : undefined,
+    host: host ? splitHost(host) : undefined,
+    peer,
+    errorType: failed ? String(tx.status) : undefined,
+  };
+  const idOffset = ids.take();
   return new SondeSpan(
     method === '_OTHER' ? 'HTTP' : method,
     isServer ? SpanKind.SERVER : SpanKind.CLIENT,
-    context,
+    ids.bytes,
+    idOffset,
     undefined,
     opts.toHrTime(tx.requestStart),
     opts.toHrTime(Math.max(tx.responseEnd, tx.requestStart)),
     failed ? ERROR : OK,
-    attributes,
+    isServer ? SERVER_KEYS : CLIENT_KEYS,
+    isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer)),
     resource,
     SCOPE,
   );

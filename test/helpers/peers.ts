@@ -124,9 +124,9 @@ export interface CurlResult {
 }
 
 /** curl one or more URLs (one connection when the host is the same); one result per URL. */
-export async function curl(urls: string[], extra: string[] = []): Promise<CurlResult[]> {
+export async function curl(urls: string[], extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CurlResult[]> {
   const outputs = urls.flatMap((u) => ['-o', '/dev/null', u]);
-  const { stdout } = await run('curl', ['-s', '-w', '%{json}\\n', ...extra, ...outputs]);
+  const { stdout } = await run('curl', ['-s', '-w', '%{json}\\n', ...extra, ...outputs], { env: { ...process.env, ...env } });
   return stdout
     .trim()
     .split('\n')

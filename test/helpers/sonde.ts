@@ -44,10 +44,16 @@ export class SondeProcess {
   exitCode: number | null = null;
   private readonly exited: Promise<number>;
 
-  constructor(readonly child: ChildProcess) {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      if (line.trim()) this.spans.push(JSON.parse(line) as PrintedSpan);
-    });
+  /** `readSpans: false` leaves stdout unread, as a reader that stopped reading would. */
+  constructor(
+    readonly child: ChildProcess,
+    readSpans = true,
+  ) {
+    if (readSpans) {
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (line.trim()) this.spans.push(JSON.parse(line) as PrintedSpan);
+      });
+    }
     createInterface({ input: child.stderr! }).on('line', (line) => {
       this.stderr.push(line);
       try {
@@ -100,14 +106,14 @@ export class SondeProcess {
   }
 }
 
-export function startSonde(args: string[], env: NodeJS.ProcessEnv = {}): SondeProcess {
+export function startSonde(args: string[], env: NodeJS.ProcessEnv = {}, opts: { readSpans?: boolean } = {}): SondeProcess {
   const child = spawnTied(
     join(ROOT, 'sonde'),
     ['run', '--print', 'json', ...args],
     { cwd: ROOT, env: { ...process.env, OTEL_EBPF_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'] },
     'SIGTERM',
   );
-  return new SondeProcess(child);
+  return new SondeProcess(child, opts.readSpans ?? true);
 }
 
 /** Write a YAML config file for one test and return its path. */

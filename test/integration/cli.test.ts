@@ -92,7 +92,9 @@ describe('signals', () => {
     const sonde = startSonde([]);
     await sonde.ready();
     sonde.child.kill('SIGINT');
-    await waitFor(() => sonde.logs.find((l) => l.msg.startsWith('SIGINT')), 'the first signal to be taken');
+    await waitFor(() => sonde.logs.find((l) => l.msg.startsWith('SIGINT')), 'the first signal to be taken').catch((e: Error) => {
+      throw new Error(`${e.message}; exit code ${String(sonde.exitCode)}; stderr:\n${sonde.stderr.slice(-8).join('\n')}`);
+    });
     sonde.child.kill('SIGINT');
     expect(await sonde.wait()).toBe(130);
     expect(sonde.logs.find((l) => l.msg === 'SIGINT again: exiting now')).toBeDefined();

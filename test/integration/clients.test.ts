@@ -61,6 +61,23 @@ describe('client spans', () => {
     expect(BigInt(servers[0]!.endTimeUnixNano)).toBeLessThanOrEqual(BigInt(c.endTimeUnixNano) + 200_000n);
   });
 
+  it('a client gone before Sonde could read its /proc is judged and named by what the kernel saw at its exec', async () => {
+    // Sonde is stopped while curl runs, so curl has exited (and been reaped)
+    // when Sonde reads its exec record: only the record can say what it was.
+    process.kill(sonde.child.pid!, 'SIGSTOP');
+    let r;
+    try {
+      [r] = await curl([`http://127.0.0.1:${server.port}/short`], [], { OTEL_SERVICE_NAME: 'short-lived', OTEL_RESOURCE_ATTRIBUTES: 'team=edge' });
+    } finally {
+      process.kill(sonde.child.pid!, 'SIGCONT');
+    }
+    const [c] = await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.resource['service.name'] === 'short-lived', 1);
+    expect(c!.attributes['url.full']).toBe(`http://127.0.0.1:${server.port}/short`);
+    expect(c!.resource['team']).toBe('edge');
+    expect(c!.resource['process.executable.path']).toMatch(/\/curl$/);
+    expect(durationNs(c!)).toBeLessThanOrEqual(r!.timeTotal * 1e9);
+  });
+
   it('a Node client: one CLIENT span per request on a keep-alive connection; 4xx is an error', async () => {
     const urls = ['/', '/status/404', '/slow?ms=20'].map((p) => `http://127.0.0.1:${server.port}${p}`);
     const { pid, results } = await nodeClient(urls, { OTEL_SERVICE_NAME: 'frontend' });

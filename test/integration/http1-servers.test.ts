@@ -32,17 +32,25 @@ afterAll(async () => {
   await Promise.all([python, node, dual, nginx].map((p) => p?.stop()));
 });
 
-/** The server spans of requests that came from this client port, in time order. */
-function serverSpansFrom(localPort: number): PrintedSpan[] {
+/**
+ * The server spans of requests from this client port to this server port,
+ * in time order. Both ports: the kernel may give one client port to two
+ * connections to different servers.
+ */
+const fromTo = (clientPort: number, serverPort: number) => (s: PrintedSpan): boolean =>
+  s.kind === 'SERVER' && s.attributes['client.port'] === clientPort && s.attributes['server.port'] === serverPort;
+
+function serverSpansFrom(clientPort: number, serverPort: number): PrintedSpan[] {
   return sonde
-    .spansWhere((s) => s.kind === 'SERVER' && s.attributes['client.port'] === localPort)
+    .spansWhere(fromTo(clientPort, serverPort))
     .sort((a, b) => (BigInt(a.startTimeUnixNano) < BigInt(b.startTimeUnixNano) ? -1 : 1));
 }
 
 async function spansFor(results: CurlResult[]): Promise<PrintedSpan[]> {
-  const port = results[0]!.localPort;
-  await sonde.waitForSpans((s) => s.kind === 'SERVER' && s.attributes['client.port'] === port, results.length);
-  return serverSpansFrom(port);
+  const client = results[0]!.localPort;
+  const server = Number(new URL(results[0]!.url).port);
+  await sonde.waitForSpans(fromTo(client, server), results.length);
+  return serverSpansFrom(client, server);
 }
 
 function expectSpan(span: PrintedSpan, want: { method: string; path: string; status: number; service: string; measured: CurlResult }): void {
@@ -138,8 +146,8 @@ describe('Node http server', () => {
     });
     const elapsed = Number(process.hrtime.bigint() - started);
     sock.destroy();
-    await sonde.waitForSpans((s) => s.attributes['client.port'] === localPort, 3);
-    const spans = serverSpansFrom(localPort);
+    await sonde.waitForSpans(fromTo(localPort, node.port), 3);
+    const spans = serverSpansFrom(localPort, node.port);
     expect(spans).toHaveLength(3);
     expect(spans.map((s) => s.attributes['http.response.status_code'])).toEqual([202, 200, 404]);
     for (const s of spans) expect(durationNs(s)).toBeLessThanOrEqual(elapsed);

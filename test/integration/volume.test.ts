@@ -74,6 +74,29 @@ describe('10,000 requests', () => {
   }, 120_000);
 });
 
+describe('a reader that stops reading the printed spans', () => {
+  it('does not stop Sonde: spans past the printer limit are dropped and counted', async () => {
+    const sonde = startSonde(['--open-port', String(server.port)], {}, { readSpans: false });
+    let stopped: Record<string, unknown> | undefined;
+    try {
+      await sonde.ready();
+      // ~800 bytes of JSON a span: far more than the pipe and the printer's 4 MiB hold.
+      expect(await load('/', 10_000, 8)).toMatchObject({ ok: 10_000, errors: 0 });
+      // Every record is in the ring by now: stopping drains it.
+      const started = Date.now();
+      expect(await sonde.stop('SIGINT', 20_000)).toBe(0);
+      expect(Date.now() - started).toBeLessThan(10_000);
+      stopped = sonde.logs.find((l) => l.msg === 'sonde stopped');
+    } finally {
+      await sonde.stop();
+    }
+    const [printer] = stopped!['export'] as Array<{ exported: number; failed: number; dropped: number }>;
+    expect(stopped!['spans']).toBe(10_000);
+    expect(printer!.dropped).toBeGreaterThan(0);
+    expect(printer!.exported + printer!.failed + printer!.dropped).toBe(10_000);
+  }, 60_000);
+});
+
 describe('a ring buffer too small for the traffic', () => {
   it('counts and reports the lost records, and keeps capturing', async () => {
     const sonde = startSonde(['--open-port', String(server.port), '--capture-size', '16384'], {

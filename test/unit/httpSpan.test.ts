@@ -102,6 +102,9 @@ describe('HTTP spans', () => {
   it('host headers and request targets', () => {
     expect(splitHost('[::1]:8080')).toEqual({ name: '::1', port: 8080 });
     expect(splitHost('example.com')).toEqual({ name: 'example.com' });
+    expect(splitHost(' example.com:80 ')).toEqual({ name: 'example.com', port: 80 });
+    expect(splitHost('[::1]')).toEqual({ name: '::1' });
+    for (const bad of ['a:b:c', 'name:', 'name:http', 'name:99999', '[::1', '[::1]x']) expect(splitHost(bad)).toEqual({ name: bad });
     expect(splitTarget('http://proxy.example/a/b?c=d#frag')).toEqual({ path: '/a/b', query: 'c=d' });
     expect(splitTarget('*')).toEqual({ path: '*' });
   });

@@ -11,6 +11,7 @@ import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { encodeSpans, SpanEncoder, encodeBatch } from '../../collector/export/otlpEncoder.js';
+import { SondeSpan } from '../../collector/spans/SondeSpan.js';
 
 const root = protobuf.loadSync(join(import.meta.dirname, '../fixtures/otlp/trace.proto'));
 const Request = root.lookupType('otlp.ExportTraceServiceRequest');
@@ -74,5 +75,28 @@ describe('OTLP encoder', () => {
     expect(first.count).toBe(1);
     expect(enc.count).toBe(198);
     expect(decode(encodeBatch(enc.take()))).toEqual(decode(ProtobufTraceSerializer.serializeRequest(Array.from({ length: 198 }, (_, i) => span(i + 2)))!));
+  });
+
+  it('spans of every size: under 128 bytes, over 16 KiB, over a whole chunk', () => {
+    const big = (n: number): string => 'é'.repeat(n / 2);
+    const spans = [
+      span(1, { name: '', attributes: {}, status: { code: SpanStatusCode.UNSET } }),
+      span(2, { attributes: { 'a.big': big(20_000) } }),
+      span(3),
+      span(4, { attributes: { 'a.huge': big(200_000), 'url.path': '/' } }),
+      span(5, { startTime: [0, 1], endTime: [4_102_444_800, 999_999_999] }),
+      ...Array.from({ length: 300 }, (_, i) => span(6 + i, { attributes: { 'a.mid': big(300 + i * 7) } })),
+    ];
+    expect(decode(encodeSpans(spans))).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans)!));
+  });
+
+  it("a SondeSpan's byte ids encode as its hex context says", () => {
+    const ids = Uint8Array.from({ length: 48 }, (_, i) => (i * 37 + 11) & 0xff);
+    const base = span(1);
+    const spans = [0, 24].map(
+      (off) => new SondeSpan('GET', SpanKind.SERVER, ids, off, undefined, base.startTime, base.endTime, base.status, Object.keys(base.attributes), Object.values(base.attributes), base.resource, SCOPE),
+    );
+    expect(spans[1]!.spanContext().spanId).toBe(Buffer.from(ids.subarray(40, 48)).toString('hex'));
+    expect(decode(encodeSpans(spans))).toEqual(decode(ProtobufTraceSerializer.serializeRequest(spans)!));
   });
 });

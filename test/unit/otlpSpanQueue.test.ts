@@ -4,7 +4,7 @@
  * replies is hard to produce on demand, and this is the fault under test.
  * test/integration/otlp.test.ts covers a real backend that is down.
  */
-import { SpanKind, SpanStatusCode, TraceFlags } from '@opentelemetry/api';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
@@ -23,7 +23,7 @@ class HeldExporter implements BatchExporter {
 
 const resource = resourceFromAttributes({ 'service.name': 'x' });
 const span = (): ReadableSpan =>
-  new SondeSpan('GET', SpanKind.SERVER, { traceId: '1'.repeat(32), spanId: '2'.repeat(16), traceFlags: TraceFlags.SAMPLED }, undefined, [1, 0], [2, 0], { code: SpanStatusCode.UNSET }, { a: 1 }, resource, { name: 'sonde' });
+  new SondeSpan('GET', SpanKind.SERVER, new Uint8Array(24).fill(7), 0, undefined, [1, 0], [2, 0], { code: SpanStatusCode.UNSET }, ['a'], [1], resource, { name: 'sonde' });
 const spans = (n: number): ReadableSpan[] => Array.from({ length: n }, span);
 const settle = (): Promise<void> => new Promise((r) => setImmediate(r));
 

@@ -88,6 +88,30 @@ describe('selector mode', () => {
     expect(reg.isTraced(77)).toBe(true);
   });
 
+  it('a process gone (or a zombie) before /proc is read is judged and named by what the kernel saw at exec', () => {
+    const src = table({});
+    const reg = new ProcessRegistry({ instrument: [{ exePath: compileGlob('*/bin/curl') }], exclude: [] }, SELF, src);
+    reg.onExec(78, 'curl', Verdict.Pending, { filename: '/usr/bin/curl', otelServiceName: 'fetcher', otelResourceAttributes: 'team=a' });
+    expect(reg.isTraced(78)).toBe(true);
+    expect(reg.factsOf(78)).toMatchObject({ exePath: '/usr/bin/curl', exeName: 'curl', otelServiceName: 'fetcher', otelResourceAttributes: 'team=a' });
+    // A zombie: /proc still lists it, but with no executable, command line or environment.
+    const zombie: ProcSource = { ...src, readProcess: (pid) => ({ pid, exePath: '', exeName: 'sh', commandLine: '', otelServiceName: undefined, otelResourceAttributes: undefined }) };
+    const reg2 = new ProcessRegistry({ instrument: [{ exePath: compileGlob('*/bin/curl') }], exclude: [] }, SELF, zombie);
+    reg2.onExec(79, 'curl', Verdict.Pending, { filename: '/usr/bin/curl', otelServiceName: undefined, otelResourceAttributes: undefined });
+    expect(reg2.takeChanges()).toEqual([{ pid: 79, verdict: Verdict.Trace }]);
+    // A relative file name names the process but cannot match a path.
+    reg2.onExec(80, 'curl', Verdict.Pending, { filename: './curl', otelServiceName: undefined, otelResourceAttributes: undefined });
+    expect(reg2.factsOf(80)).toMatchObject({ exePath: '', exeName: 'curl' });
+    expect(reg2.isTraced(80)).toBe(false);
+  });
+
+  it('/proc wins over the exec record while the process is there', () => {
+    const src = table({ 81: '/usr/bin/python3.11' });
+    const reg = new ProcessRegistry({ instrument: [], exclude: [] }, SELF, src);
+    reg.onExec(81, 'python3', Verdict.Trace, { filename: '/usr/local/bin/tool', otelServiceName: 'svc', otelResourceAttributes: undefined });
+    expect(reg.factsOf(81)).toMatchObject({ exePath: '/usr/bin/python3.11', exeName: 'python3.11', otelServiceName: 'svc' });
+  });
+
   it('a process ignored before keeps being ignored after an exec the kernel marked pending', () => {
     const src = table({ 40: '/bin/sh' });
     const reg = new ProcessRegistry({ instrument: [{ exePath: compileGlob('*/curl') }], exclude: [] }, SELF, src);
