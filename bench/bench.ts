@@ -9,7 +9,7 @@
  * ratios within the run, and each figure is the median over repetitions.
  */
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -20,7 +20,8 @@ import { ROOT } from '../test/helpers/sonde.js';
 import { spawnTied } from '../test/helpers/tied.js';
 import { fixedRate, saturate, type LoadResult } from './lib/load.js';
 import { sampleRss } from './lib/proc.js';
-import { renderMarkdown, type BenchResults, type CapacityRow, type OverheadRow, type PipelineRow } from './lib/report.js';
+import { breakdown, type CpuProfile } from './lib/profileBreakdown.js';
+import { renderMarkdown, type BenchResults, type CapacityRow, type OverheadRow, type PipelineRow, type Profiled } from './lib/report.js';
 import { BenchSonde, bpfRunNs, enableBpfStats, type SondeReport } from './lib/sondeRun.js';
 
 const exec = promisify(execFile);
@@ -143,7 +144,8 @@ async function overhead(sinkPort: number): Promise<OverheadRow[]> {
               rssMiB: agg('traced', (m) => m.rates.get(load)!.rssMiB),
             }
           : null;
-      rows.push({ server: s.name, load, baseline: base, traced, untraced, cost });
+      const baseP99s = runs.baseline.map((m) => pick(m).p99us);
+      rows.push({ server: s.name, load, baseline: base, baselineP99Spread: Math.max(...baseP99s) - Math.min(...baseP99s), traced, untraced, cost });
     }
     const losses = runs.traced.map((m) => m.report?.lostDataRecords ?? 0).reduce((a, b) => a + b, 0);
     if (losses > 0) log(`${s.name}: ${losses} records lost while traced`);
@@ -173,6 +175,29 @@ async function capacity(sinkPort: number): Promise<{ rows: CapacityRow[]; overlo
     const { exitCode, report } = await sonde.stop();
     return { rows, overload: { rate: overRate, rssMiB: samples, exitCode, report } };
   } finally {
+    await peer.stop();
+  }
+}
+
+/** One traced run at 10k req/s under V8's sampling profiler: where Sonde's CPU goes. */
+async function whereTimeGoes(sinkPort: number): Promise<Profiled> {
+  const peer = await startGoServer(await freePort());
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-bench-'));
+  const file = join(dir, 'sonde.cpuprofile');
+  const rate = 10000;
+  try {
+    log(`profile: ${rate} req/s, traced, under the CPU profiler`);
+    const sonde = await BenchSonde.start(['--open-port', String(peer.port)], sinkPort, { SONDE_CPU_PROFILE: file });
+    const cpu0 = sonde.cpuMicros();
+    const load = await fixedRate(LOADGEN, `http://127.0.0.1:${peer.port}/`, rate, SECONDS);
+    const cpuUs = sonde.cpuMicros() - cpu0;
+    await sonde.stop();
+    const profile = JSON.parse(readFileSync(file, 'utf8')) as CpuProfile;
+    const idle = new Set(profile.nodes.filter((n) => n.callFrame.functionName === '(idle)').map((n) => n.id));
+    const busyUs = profile.samples.reduce((a, id, i) => a + (idle.has(id) ? 0 : profile.timeDeltas[i]!), 0);
+    return { rate, requests: load.requests, cpuUsPerRequest: cpuUs / Math.max(1, load.requests), mainThreadUsPerRequest: busyUs / Math.max(1, load.requests), parts: breakdown(profile) };
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
     await peer.stop();
   }
 }
@@ -227,6 +252,7 @@ async function main(): Promise<void> {
       overhead: await overhead(sinkPort),
       capacity: await capacity(sinkPort),
       pipeline: await pipelineAlone(sinkPort),
+      profile: await whereTimeGoes(sinkPort),
       minutes: 0,
     };
     results.minutes = (Date.now() - started) / 60000;

@@ -10,6 +10,8 @@ export interface OverheadRow {
   readonly server: string;
   readonly load: 'saturation' | number;
   readonly baseline: Latency;
+  /** Baseline p99 between repetitions (max - min): the noise any p99 change must be read against. */
+  readonly baselineP99Spread: number;
   readonly traced: Latency;
   readonly untraced: Latency;
   /** Sonde's own cost while tracing, at fixed rates. */
@@ -35,6 +37,15 @@ export interface PipelineRow {
   readonly recordsPerSecond: number;
 }
 
+/** One profiled run: Sonde's CPU per request, and its main thread's time by part. */
+export interface Profiled {
+  readonly rate: number;
+  readonly requests: number;
+  readonly cpuUsPerRequest: number;
+  readonly mainThreadUsPerRequest: number;
+  readonly parts: ReadonlyArray<{ readonly part: string; readonly share: number }>;
+}
+
 export interface BenchResults {
   date: string;
   machine: string;
@@ -47,6 +58,7 @@ export interface BenchResults {
     overload: { rate: number; rssMiB: number[]; exitCode: number; report: { spans: number; lostDataRecords: number; lostControlRecords: number } };
   };
   pipeline: PipelineRow[];
+  profile: Profiled;
   minutes: number;
 }
 
@@ -61,13 +73,17 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`${r.date}, kernel ${r.machine}, ${r.secondsPerRun} s per run, median of ${r.repetitions}${r.quick ? ' (quick)' : ''}; ${r.minutes.toFixed(1)} minutes in all.`, '');
 
   out.push('## Overhead on the application', '');
-  out.push('Throughput ratio and latency change against the same server without Sonde, measured in the same run; "untraced" is Sonde running but not selecting that server. Latencies in µs (fixed rates: from when each request was due).', '');
-  out.push('| server | load | req/s without | traced: throughput | traced: p50 Δ | traced: p99 Δ | untraced: throughput | untraced: p99 Δ |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push(
+    'Throughput ratio and latency change against the same server without Sonde, measured in the same run; "untraced" is Sonde running but not selecting that server. ' +
+      'Latencies in µs (fixed rates: from when each request was due, or from when an idle worker woke to send it). "p99 noise" is how far the p99 without Sonde moved between repetitions: a p99 change smaller than it is not a measurement.',
+    '',
+  );
+  out.push('| server | load | req/s without | p99 without | p99 noise | traced: throughput | traced: p50 Δ | traced: p99 Δ | untraced: throughput | untraced: p99 Δ |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
   for (const o of r.overhead) {
     const load = o.load === 'saturation' ? 'saturation (wrk)' : `${f0(o.load)} req/s`;
     out.push(
-      `| ${o.server} | ${load} | ${f0(o.baseline.rps)} | ${pct(o.traced.rps / o.baseline.rps)} | ${signed(o.traced.p50 - o.baseline.p50)} | ${signed(o.traced.p99 - o.baseline.p99)} | ${pct(o.untraced.rps / o.baseline.rps)} | ${signed(o.untraced.p99 - o.baseline.p99)} |`,
+      `| ${o.server} | ${load} | ${f0(o.baseline.rps)} | ${f0(o.baseline.p99)} | ${r.repetitions > 1 ? `±${f0(o.baselineP99Spread / 2)}` : '-'} | ${pct(o.traced.rps / o.baseline.rps)} | ${signed(o.traced.p50 - o.baseline.p50)} | ${signed(o.traced.p99 - o.baseline.p99)} | ${pct(o.untraced.rps / o.baseline.rps)} | ${signed(o.untraced.p99 - o.baseline.p99)} |`,
     );
   }
   out.push('');
@@ -102,6 +118,20 @@ export function renderMarkdown(r: BenchResults): string {
   for (const p of r.pipeline) out.push(`| ${p.label} | ${f0(p.requests)} | ${f0(p.records)} | ${f0(p.spans)} | ${f0(p.ms)} ms | ${f0(p.recordsPerSecond)} |`);
   out.push('');
 
+  const p = r.profile;
+  out.push(`## Where Sonde's CPU goes (Go net/http, traced, ${f0(p.rate)} req/s, V8 sampling profiler)`, '');
+  out.push(
+    `Sonde used ${f1(p.cpuUsPerRequest)} µs of CPU per request in this run, ${f1(p.mainThreadUsPerRequest)} µs of it on the main (JavaScript) thread; ` +
+      `the rest is other threads (V8's parallel garbage collector and compiler, libuv). The main thread's time by part, ` +
+      `builtins charged to the code that called them:`,
+    '',
+  );
+  out.push('| part | share of the main thread | µs per request |');
+  out.push('|---|---|---|');
+  for (const part of p.parts) out.push(`| ${part.part} | ${pct(part.share)} | ${f1(part.share * p.mainThreadUsPerRequest)} |`);
+  out.push(`| other threads | | ${f1(Math.max(0, p.cpuUsPerRequest - p.mainThreadUsPerRequest))} |`);
+  out.push('');
+
   out.push('## Targets', '');
   const at10k = r.overhead.filter((o) => o.load === 10000 && o.cost);
   const sat = r.overhead.filter((o) => o.load === 'saturation');
@@ -115,7 +145,9 @@ export function renderMarkdown(r: BenchResults): string {
   out.push(`| Sonde CPU < 10 µs per request at 10k req/s | worst ${f1(worstCpu)} µs | ${worstCpu < 10 ? 'yes' : 'no'} |`);
   out.push(`| Sonde RSS < 150 MB | worst ${f0(worstRss)} MiB | ${worstRss < 143 ? 'yes' : 'no'} |`);
   out.push(`| traced app keeps ≥ 97 % of its saturated throughput | worst ${pct(worstTput)} | ${worstTput >= 0.97 ? 'yes' : 'no'} |`);
-  out.push(`| p99 rises < 50 µs at 10k req/s | worst ${signed(worstP99)} µs | ${worstP99 < 50 ? 'yes' : 'no'} |`);
+  const worstP99Row = at10k.find((o) => o.traced.p99 - o.baseline.p99 === worstP99);
+  const noise = worstP99Row && r.repetitions > 1 ? ` (noise ±${f0(worstP99Row.baselineP99Spread / 2)} µs)` : '';
+  out.push(`| p99 rises < 50 µs at 10k req/s | worst ${signed(worstP99)} µs${noise} | ${worstP99 < 50 ? 'yes' : 'no'} |`);
   out.push(`| zero loss at 10k req/s | ${zeroLoss10k ? `${f0(zeroLoss10k.lost)} lost, ${f0(zeroLoss10k.spans)} spans for ${f0(zeroLoss10k.requests)} requests` : 'not run'} | ${zeroLoss10k && zeroLoss10k.lost === 0 && zeroLoss10k.spans >= zeroLoss10k.requests ? 'yes' : 'no'} |`);
   out.push('');
   return out.join('\n');

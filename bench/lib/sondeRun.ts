@@ -22,8 +22,9 @@ export interface SondeReport {
 export class BenchSonde {
   private constructor(private readonly proc: SondeProcess) {}
 
-  static async start(args: string[], sinkPort: number): Promise<BenchSonde> {
+  static async start(args: string[], sinkPort: number, env: NodeJS.ProcessEnv = {}): Promise<BenchSonde> {
     const proc = startSonde(['--print', 'disabled', ...args], {
+      ...env,
       OTEL_EXPORTER_OTLP_ENDPOINT: `http://127.0.0.1:${sinkPort}`,
       OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc',
       OTEL_BSP_SCHEDULE_DELAY: '500',

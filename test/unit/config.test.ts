@@ -22,7 +22,7 @@ describe('configuration', () => {
     expect(config.trace_printer).toBe('auto');
     expect(config.discovery.instrument).toEqual([]);
     expect(config.discovery.default_exclude_instrument.map((s) => s.exe_path)).toContain('*/jaeger');
-    expect(config.ebpf).toMatchObject({ capture_mode: 'auto', capture_size: 4096, ring_buffer_size: 16 << 20 });
+    expect(config.ebpf).toMatchObject({ capture_mode: 'auto', capture_size: 4096, ring_buffer_size: 8 << 20 });
     expect(config.otel_traces_export).toMatchObject({ schedule_delay: 5000, max_queue_size: 2048, headers: {} });
     expect(config.attributes.url_query).toBe(false);
   });

@@ -1,8 +1,11 @@
 // A constant-rate HTTP load generator (open loop, in the manner of wrk2):
 // request i is due at start + i/rate whatever happened to the ones before,
-// and its latency is counted from when it was due, so a stalled server
-// shows as latency instead of hiding as a lower request rate (no
-// coordinated omission). Prints one JSON summary line.
+// and its latency is counted from when it was due if every worker was busy
+// then, so a stalled server shows as latency instead of hiding as a lower
+// request rate (no coordinated omission). A worker that was idle sleeps
+// until the request is due and counts from when it woke: the sleep's own
+// overshoot (up to a millisecond of timer slack) is the load generator's,
+// not the server's. Prints one JSON summary line.
 //
 // Usage: loadgen -url http://127.0.0.1:8080/ -rate 5000 -duration 10s -conns 32
 package main
@@ -56,8 +59,10 @@ func main() {
 			defer wg.Done()
 			local := make([]float64, 0, total / int64(*conns) + 1)
 			for t := range due {
+				from := t
 				if d := time.Until(t); d > 0 {
 					time.Sleep(d)
+					from = time.Now()
 				}
 				resp, err := client.Get(*url)
 				if err == nil {
@@ -69,7 +74,7 @@ func main() {
 					continue
 				}
 				atomic.AddInt64(&ok, 1)
-				local = append(local, float64(time.Since(t).Nanoseconds())/1e3)
+				local = append(local, float64(time.Since(from).Nanoseconds())/1e3)
 			}
 			mu.Lock()
 			lat = append(lat, local...)
