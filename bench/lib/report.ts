@@ -119,17 +119,19 @@ export function renderMarkdown(r: BenchResults): string {
   out.push('');
 
   const p = r.profile;
+  const unprofiled = r.overhead.find((o) => o.server === 'go net/http' && o.load === p.rate)?.cost?.cpuUsPerRequest ?? NaN;
+  const otherThreads = Math.max(0, unprofiled - p.mainThreadUsPerRequest);
   out.push(`## Where Sonde's CPU goes (Go net/http, traced, ${f0(p.rate)} req/s, V8 sampling profiler)`, '');
   out.push(
-    `Sonde used ${f1(p.cpuUsPerRequest)} µs of CPU per request in this run, ${f1(p.mainThreadUsPerRequest)} µs of it on the main (JavaScript) thread; ` +
-      `the rest is other threads (V8's parallel garbage collector and compiler, libuv). The main thread's time by part, ` +
-      `builtins charged to the code that called them:`,
+    `Unprofiled, Sonde used ${f1(unprofiled)} µs of CPU per request at this rate (table above); in a run under the profiler, its main (JavaScript) ` +
+      `thread was busy ${f1(p.mainThreadUsPerRequest)} µs per request. The main thread's time by part, builtins charged to the code that called them; ` +
+      `"other threads" (V8's parallel garbage collector and compiler, libuv) is the unprofiled total less the main thread, since the profiler's own thread would count there:`,
     '',
   );
   out.push('| part | share of the main thread | µs per request |');
   out.push('|---|---|---|');
   for (const part of p.parts) out.push(`| ${part.part} | ${pct(part.share)} | ${f1(part.share * p.mainThreadUsPerRequest)} |`);
-  out.push(`| other threads | | ${f1(Math.max(0, p.cpuUsPerRequest - p.mainThreadUsPerRequest))} |`);
+  out.push(`| other threads | | ${f1(otherThreads)} |`);
   out.push('');
 
   out.push('## Targets', '');
