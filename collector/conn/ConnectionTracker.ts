@@ -278,7 +278,8 @@ export class ConnectionTracker {
     }
     const verdict = detectHttp1(chunk.data);
     if (verdict === 'more' && chunk.data.length === chunk.length && chunk.length < 64) {
-      conn.held = { direction, chunk };
+      // A copy: the payload is a view into a shared slab it would keep alive.
+      conn.held = { direction, chunk: { ...chunk, data: chunk.data.slice() } };
       return null;
     }
     if (verdict === 'request' || verdict === 'response') {
