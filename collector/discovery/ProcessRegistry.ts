@@ -168,7 +168,11 @@ export class ProcessRegistry {
   }
 }
 
-/** /proc's facts where it still has them, else the exec record's. */
+/**
+ * /proc's facts where it still has them, else the exec record's. For a
+ * script the exec'd file is the script itself, where /proc/PID/exe would
+ * name its interpreter: a selector then matches the script's path.
+ */
 export function withExecFacts(pid: number, proc: ProcessFacts | null, comm: string, exec: ExecFacts | undefined): ProcessFacts {
   const execPath = exec?.filename.startsWith('/') ? exec.filename : '';
   const exePath = proc?.exePath || execPath;
