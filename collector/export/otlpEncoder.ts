@@ -403,7 +403,9 @@ export class SpanEncoder {
 
   add(s: ReadableSpan): void {
     const g = this.groupOf(s);
-    if (g.used + HEADROOM > CHUNK) newChunk(g, CHUNK);
+    // Against the chunk's own length: one measured for a big span is full already.
+    const current = g.chunks[g.chunks.length - 1];
+    if (current === undefined || g.used + HEADROOM > current.length) newChunk(g, CHUNK);
     const w = this.w;
     w.buf = g.chunks[g.chunks.length - 1]!;
     w.pos = g.used;
@@ -429,7 +431,7 @@ export class SpanEncoder {
     let scopes = this.groups.get(s.resource);
     if (!scopes) this.groups.set(s.resource, (scopes = new Map()));
     let g = scopes.get(s.instrumentationScope);
-    if (!g) scopes.set(s.instrumentationScope, (g = { resource: s.resource, scope: s.instrumentationScope, chunks: [], used: CHUNK, length: 0, count: 0 }));
+    if (!g) scopes.set(s.instrumentationScope, (g = { resource: s.resource, scope: s.instrumentationScope, chunks: [], used: 0, length: 0, count: 0 }));
     this.last = g;
     return g;
   }
