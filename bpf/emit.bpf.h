@@ -59,11 +59,22 @@ static __always_inline void fill_header(struct sonde_event_header *h, __u8 type,
 	h->type = type;
 }
 
-/* A process record about the current task. Control records that userspace
- * should act on at once (a new process to judge) force a wake-up. */
-static __always_inline void emit_proc(__u8 type, __u8 verdict, __u16 port, bool wake)
+/* A process record about the current task. */
+static __always_inline void fill_proc(struct sonde_proc_event *ev, __u8 type, __u8 verdict, __u16 port)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+
+	fill_header(&ev->hdr, type, bpf_ktime_get_ns());
+	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
+	ev->verdict = verdict;
+	ev->port = port;
+	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+}
+
+/* Control records that userspace should act on at once (a new process to
+ * judge) force a wake-up. */
+static __always_inline void emit_proc(__u8 type, __u8 verdict, __u16 port, bool wake)
+{
 	struct sonde_proc_event *ev;
 
 	ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
@@ -71,11 +82,7 @@ static __always_inline void emit_proc(__u8 type, __u8 verdict, __u16 port, bool 
 		count(SONDE_CNT_DROP_CONTROL, 1);
 		return;
 	}
-	fill_header(&ev->hdr, type, bpf_ktime_get_ns());
-	ev->ppid = BPF_CORE_READ(task, real_parent, tgid);
-	ev->verdict = verdict;
-	ev->port = port;
-	bpf_get_current_comm(ev->comm, sizeof(ev->comm));
+	fill_proc(ev, type, verdict, port);
 	bpf_ringbuf_submit(ev, wake ? BPF_RB_FORCE_WAKEUP : rb_flags());
 }
 

@@ -65,7 +65,6 @@ static __always_inline __u32 read_exec_env(char *dst)
 SEC("tracepoint/sched/sched_process_exec")
 int sonde_proc_exec(struct trace_event_raw_sched_process_exec *ctx)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	__u32 tgid = bpf_get_current_pid_tgid() >> 32;
 	__u8 pending = SONDE_VERDICT_PENDING;
 	struct sonde_exec_event *ev;
@@ -82,11 +81,7 @@ int sonde_proc_exec(struct trace_event_raw_sched_process_exec *ctx)
 	ev = bpf_map_lookup_elem(&exec_scratch, &zero);
 	if (!ev)
 		return 0;
-	fill_header(&ev->proc.hdr, SONDE_EV_PROC_EXEC, bpf_ktime_get_ns());
-	ev->proc.ppid = BPF_CORE_READ(task, real_parent, tgid);
-	ev->proc.verdict = proc_verdict_of(tgid);
-	ev->proc.port = 0;
-	bpf_get_current_comm(ev->proc.comm, sizeof(ev->proc.comm));
+	fill_proc(&ev->proc, SONDE_EV_PROC_EXEC, proc_verdict_of(tgid), 0);
 	ev->filename_len = read_exec_filename(ctx, ev->filename);
 	ev->env_len = read_exec_env(ev->env);
 	size = __builtin_offsetof(struct sonde_exec_event, env) + (ev->env_len & (2 * SONDE_EXEC_ENV_MAX - 1));
