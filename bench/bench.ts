@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { startNginx, startNodeServer, type Peer } from '../test/helpers/peers.js';
+import { startNginx, startNodeServer, stopper, type Peer } from '../test/helpers/peers.js';
 import { freePort } from '../test/helpers/ports.js';
 import { ROOT } from '../test/helpers/sonde.js';
 import { spawnTied } from '../test/helpers/tied.js';
@@ -53,7 +53,7 @@ async function startLineServer(cmd: string, args: string[], name: string): Promi
   });
   return {
     pid: child.pid!,
-    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
+    stop: stopper(child),
   };
 }
 
@@ -71,7 +71,7 @@ async function startGoServer(port: number): Promise<Peer> {
     pid: child.pid!,
     port,
     dir: '',
-    stop: () => new Promise((r) => (child.exitCode !== null ? r() : (child.once('exit', () => r()), child.kill('SIGTERM')))),
+    stop: stopper(child),
   };
 }
 

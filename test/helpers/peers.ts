@@ -41,7 +41,8 @@ async function listening(child: ChildProcess, port: number, host: string, name: 
   }, `${name} to listen on ${host}:${port}`, 10_000, 50);
 }
 
-function stopper(child: ChildProcess): () => Promise<void> {
+/** Stops a child with SIGTERM and resolves once it has exited (at once if it already has). */
+export function stopper(child: ChildProcess): () => Promise<void> {
   return () =>
     new Promise((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
