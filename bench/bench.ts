@@ -16,12 +16,13 @@ import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { startNginx, startNodeServer, stopper, type Peer } from '../test/helpers/peers.js';
 import { freePort } from '../test/helpers/ports.js';
-import { ROOT } from '../test/helpers/sonde.js';
+import { configFile, ROOT } from '../test/helpers/sonde.js';
+import { startNginxTls, startNodeHttpsServer } from '../test/helpers/tls.js';
 import { spawnTied } from '../test/helpers/tied.js';
 import { fixedRate, saturate, type LoadResult } from './lib/load.js';
 import { sampleRss } from './lib/proc.js';
 import { breakdown, type CpuProfile } from './lib/profileBreakdown.js';
-import { renderMarkdown, type BenchResults, type CapacityRow, type OverheadRow, type PipelineRow, type Profiled } from './lib/report.js';
+import { renderMarkdown, type BenchResults, type CapacityRow, type OverheadRow, type PipelineRow, type Profiled, type TlsRow } from './lib/report.js';
 import { BenchSonde, bpfRunNs, enableBpfStats, type SondeReport } from './lib/sondeRun.js';
 
 const exec = promisify(execFile);
@@ -153,6 +154,76 @@ async function overhead(sinkPort: number): Promise<OverheadRow[]> {
   return rows;
 }
 
+type TlsCondition = 'baseline' | 'probesOff' | 'traced';
+const TLS_RATE = 5000;
+
+interface TlsMeasured {
+  sat: LoadResult;
+  fixed: LoadResult;
+  cpuUs: number;
+  bpfNs: number;
+  spans: number;
+}
+
+/** One condition against one https server: saturation, then TLS_RATE. */
+async function measureTls(url: string, cond: TlsCondition, serverPort: number, sinkPort: number): Promise<TlsMeasured> {
+  let sonde: BenchSonde | null = null;
+  if (cond !== 'baseline') {
+    const config = configFile(`ebpf:\n  tls: ${cond === 'traced'}\n`);
+    sonde = await BenchSonde.start(['--open-port', String(serverPort), '--config', config], sinkPort);
+  }
+  const sat = await saturate(url, SECONDS);
+  const cpu0 = sonde?.cpuMicros() ?? 0;
+  const bpf0 = sonde ? bpfRunNs() : 0;
+  const fixed = await fixedRate(LOADGEN, url, TLS_RATE, SECONDS);
+  const cpuUs = sonde ? sonde.cpuMicros() - cpu0 : 0;
+  const bpfNs = sonde ? bpfRunNs() - bpf0 : 0;
+  const report = sonde ? (await sonde.stop()).report : null;
+  return { sat, fixed, cpuUs, bpfNs, spans: report?.spans ?? 0 };
+}
+
+/** HTTPS rows: what the uprobes on the TLS library cost the application. */
+async function tlsOverhead(sinkPort: number): Promise<TlsRow[]> {
+  const rows: TlsRow[] = [];
+  const servers: Array<{ name: string; start: () => Promise<Peer>; path: string }> = [
+    { name: 'nginx (libssl)', start: async () => startNginxTls(await freePort()), path: '/index.html' },
+    { name: 'node https (built-in OpenSSL)', start: async () => startNodeHttpsServer(await freePort()), path: '/' },
+  ];
+  for (const s of servers) {
+    const peer = await s.start();
+    const url = `https://127.0.0.1:${peer.port}${s.path}`;
+    const runs: Record<TlsCondition, TlsMeasured[]> = { baseline: [], probesOff: [], traced: [] };
+    try {
+      for (let rep = 0; rep < REPS; rep++) {
+        for (const cond of ['baseline', 'probesOff', 'traced'] as const) {
+          log(`${s.name}: ${cond} (${rep + 1}/${REPS})`);
+          runs[cond].push(await measureTls(url, cond, peer.port, sinkPort));
+        }
+      }
+    } finally {
+      await peer.stop();
+    }
+    const lat = (cond: TlsCondition, pick: (m: TlsMeasured) => LoadResult) => ({
+      rps: median(runs[cond].map((m) => pick(m).rps)),
+      p50: median(runs[cond].map((m) => pick(m).p50us)),
+      p99: median(runs[cond].map((m) => pick(m).p99us)),
+    });
+    for (const [load, pick] of [['saturation', (m: TlsMeasured) => m.sat], [TLS_RATE, (m: TlsMeasured) => m.fixed]] as const) {
+      const cost =
+        load === 'saturation'
+          ? null
+          : {
+              cpuUsPerRequest: median(runs.traced.map((m) => m.cpuUs / Math.max(1, m.fixed.requests))),
+              bpfNsPerRequest: median(runs.traced.map((m) => m.bpfNs / Math.max(1, m.fixed.requests))),
+              // Spans of the whole traced run (wrk's saturation included) per request sent.
+              spansPerRequest: median(runs.traced.map((m) => m.spans / Math.max(1, m.fixed.requests + m.sat.requests))),
+            };
+      rows.push({ server: s.name, load, baseline: lat('baseline', pick), probesOff: lat('probesOff', pick), traced: lat('traced', pick), cost });
+    }
+  }
+  return rows;
+}
+
 async function capacity(sinkPort: number): Promise<{ rows: CapacityRow[]; overload: { rate: number; rssMiB: number[]; exitCode: number; report: SondeReport } }> {
   const peer = await startGoServer(await freePort());
   const url = `http://127.0.0.1:${peer.port}/`;
@@ -250,6 +321,7 @@ async function main(): Promise<void> {
       secondsPerRun: SECONDS,
       repetitions: REPS,
       overhead: await overhead(sinkPort),
+      tls: await tlsOverhead(sinkPort),
       capacity: await capacity(sinkPort),
       pipeline: await pipelineAlone(sinkPort),
       profile: await whereTimeGoes(sinkPort),

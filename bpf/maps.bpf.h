@@ -95,4 +95,61 @@ SONDE_MAP struct {
 	__type(value, struct sonde_inflight);
 } inflight SEC(".maps");
 
+/*
+ * A thread's dealings with a TLS library, for tying sessions to sockets.
+ * `ssl` is set from a TLS call's entry to its return: socket I/O in
+ * between is that session's ciphertext (OpenSSL and GnuTLS over a socket).
+ * Node.js runs OpenSSL over memory buffers instead, so the socket I/O
+ * comes after SSL_write (`pending`: the next TLS-looking send on this
+ * thread) and before SSL_read (`last_recv`, while `recv_fresh`).
+ */
+struct sonde_tls_thread {
+	__u64 ssl;        /* session of the call in progress, 0 between calls */
+	__u64 buf;        /* its plaintext buffer */
+	__u64 len_ptr;    /* SSL_*_ex: where the byte count is written */
+	__u64 ts;         /* entry time */
+	__u64 pending;    /* session written but not yet tied to a socket */
+	__u64 last_recv;  /* struct sock this thread last read from */
+	__u8 op;          /* enum sonde_tls_op */
+	__u8 recv_fresh;  /* last_recv came after the last TLS call returned */
+	__u8 pad[6];
+};
+
+enum sonde_tls_op {
+	SONDE_TLS_SEND = 1,
+	SONDE_TLS_RECV = 2,
+};
+
+/* Threads that called a TLS library, by pid_tgid. Written by tls.bpf.c
+ * (call entry and return) and by the data paths (last_recv, pending), read
+ * by both. LRU: threads that exit are forgotten on their own. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u64);
+	__type(value, struct sonde_tls_thread);
+} tls_threads SEC(".maps");
+
+/* A TLS session of one process: the pointer is only unique within it. */
+struct sonde_tls_key {
+	__u64 ssl;
+	__u32 tgid;
+	__u32 pad;
+};
+
+struct sonde_tls_session {
+	__u64 sk;         /* struct sock under it, 0 until known */
+	__u32 seq[2];     /* plaintext stream position, by direction */
+};
+
+/* TLS sessions of traced processes. Written by tls.bpf.c (created on the
+ * first call, positions advanced on each) and the data paths (sk, when
+ * tied); deleted by userspace when the process exits; LRU bounds the rest. */
+SONDE_MAP struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, struct sonde_tls_key);
+	__type(value, struct sonde_tls_session);
+} tls_sessions SEC(".maps");
+
 #endif /* __SONDE_MAPS_BPF_H */

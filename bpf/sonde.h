@@ -24,6 +24,8 @@ enum sonde_event_type {
 	SONDE_EV_PROC_EXEC = 4,  /* a process replaced its image */
 	SONDE_EV_PROC_EXIT = 5,  /* a traced process exited */
 	SONDE_EV_PROC_PORT = 6,  /* a process listened or connected on a selected port */
+	SONDE_EV_TLS_BIND = 7,   /* a TLS session was tied to the socket under it */
+	SONDE_EV_PROC_LIBS = 8,  /* a traced process loaded or unloaded a library (ld.so) */
 };
 
 /* Direction of a data record, from the traced process's point of view. */
@@ -44,6 +46,7 @@ enum sonde_source {
 	SONDE_SRC_SYSCALL = 0, /* syscall tracepoints (older kernels) */
 	SONDE_SRC_KPROBE = 1,  /* kprobes / fentry on tcp_sendmsg and tcp_recvmsg */
 	SONDE_SRC_SOCKET = 2,  /* sock:sock_{send,recv}_length raw tracepoints */
+	SONDE_SRC_TLS = 3,     /* uprobes on a TLS library: plaintext */
 };
 
 enum sonde_data_flags {
@@ -67,6 +70,7 @@ enum sonde_counter {
 	SONDE_CNT_DATA_BYTES = 4,   /* payload bytes seen (true lengths) */
 	SONDE_CNT_CAPTURED_BYTES = 5,/* payload bytes copied */
 	SONDE_CNT_IGNORED_CONN = 6, /* data records skipped: connection ignored by userspace */
+	SONDE_CNT_TLS_CIPHERTEXT = 7,/* socket records not sent: TLS ciphertext, its plaintext comes from uprobes */
 	SONDE_CNT_MAX = 8,
 };
 
@@ -111,6 +115,11 @@ struct sonde_event_header {
  * show as holes. header.ts is when the bytes entered the call (sends,
  * where known) or left it; ts_end is when the call returned. The
  * connection's addresses came once, in its SONDE_EV_CONN_OPEN.
+ *
+ * TLS records (source SONDE_SRC_TLS) carry plaintext from SSL_write /
+ * SSL_read and the like: `tls` is the library's session pointer, `seq` the
+ * position in that session's plaintext stream, and `sock` the socket under
+ * it, or 0 when it is not known yet (a SONDE_EV_TLS_BIND follows then).
  */
 struct sonde_data_event {
 	struct sonde_event_header hdr;
@@ -125,7 +134,15 @@ struct sonde_data_event {
 	__u8 source;   /* enum sonde_source */
 	__u8 flags;    /* enum sonde_data_flags */
 	__u8 pad[4];
+	__u64 tls;     /* TLS records: the session (SSL *, gnutls_session_t); else 0 */
 	__u8 data[SONDE_MAX_CAPTURE];
+};
+
+/* SONDE_EV_TLS_BIND: session `tls` of process hdr.pid runs over socket `sock`. */
+struct sonde_tls_bind_event {
+	struct sonde_event_header hdr;
+	__u64 sock;
+	__u64 tls;
 };
 
 /* SONDE_EV_CONN_OPEN */
@@ -172,17 +189,22 @@ struct sonde_exec_event {
 	char env[SONDE_EXEC_ENV_MAX];
 };
 
-/* Per-socket state in the kernel (map conns). The kernel writes role and
- * announced; userspace rewrites the whole entry to set ignored, or a skip:
- * in direction d, the bytes before sequence number skip_seq[d] are body
- * the parser will only count, so copying starts at the next message. */
+/* Per-socket state in the kernel (map conns). The kernel writes role,
+ * announced and tls; userspace rewrites the whole entry to set ignored, or
+ * a skip: in direction d, the bytes before sequence number skip_seq[d]
+ * are body the parser will only count, so copying starts at the next
+ * message. On a TLS connection the skip and tls_ignored apply to the
+ * plaintext records, and `ignored` to the socket's own (ciphertext). */
 struct sonde_conn_info {
 	__u8 role;
-	__u8 ignored;      /* stop copying this connection's bytes */
+	__u8 ignored;      /* stop copying this socket's bytes */
 	__u8 announced;    /* its SONDE_EV_CONN_OPEN went out */
 	__u8 skipping[2];  /* skip_seq[d] is set */
-	__u8 pad[3];
+	__u8 tls;          /* a TLS session runs over it: its bytes are ciphertext */
+	__u8 tls_ignored;  /* stop copying its plaintext too */
+	__u8 pad;
 	__u32 skip_seq[2];
 };
+
 
 #endif /* __SONDE_H */

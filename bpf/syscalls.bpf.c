@@ -9,7 +9,7 @@
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_tracing.h>
-#include "emit.bpf.h"
+#include "io.bpf.h"
 
 #define MSG_PEEK 2
 

@@ -8,7 +8,7 @@
 #ifndef __SONDE_TCP_BPF_H
 #define __SONDE_TCP_BPF_H
 
-#include "emit.bpf.h"
+#include "io.bpf.h"
 
 /* Field names of struct iov_iter in older kernels, for CO-RE. */
 struct iov_iter___pre514 {

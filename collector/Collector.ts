@@ -13,7 +13,8 @@ import { KernelCapture } from './ebpf/KernelCapture.js';
 import { KernelClock } from './ebpf/KernelClock.js';
 import type { SpanSink } from './export/SpanSink.js';
 import type { Logger } from './log.js';
-import { Pipeline } from './pipeline/Pipeline.js';
+import { Pipeline, type KernelControl } from './pipeline/Pipeline.js';
+import { TlsProbes } from './tls/TlsProbes.js';
 import type { RecordingWriter } from './record/recording.js';
 
 export interface CollectorDeps {
@@ -40,6 +41,7 @@ export function toSelector(s: Config['discovery']['instrument'][number]): Select
 
 export class Collector {
   private capture: KernelCapture | null = null;
+  private tls: TlsProbes | null = null;
   private readonly registry: ProcessRegistry;
   private readonly clock = new KernelClock();
   private readonly pipeline: Pipeline;
@@ -57,11 +59,17 @@ export class Collector {
       },
       process.pid,
     );
-    const kernel = {
-      ignoreConnection: (sock: bigint, role: number) => this.capture?.ignoreConnection(sock, role),
-      setCaptureFrom: (sock: bigint, role: number, e: number | null, i: number | null) => this.capture?.setCaptureFrom(sock, role, e, i),
-      setVerdict: (pid: number, v: (typeof Verdict)[keyof typeof Verdict]) => this.capture?.setVerdict(pid, v) ?? null,
-      clearVerdict: (pid: number) => this.capture?.clearVerdict(pid),
+    const kernel: KernelControl = {
+      ignoreConnection: (sock, role, tls) => this.capture?.ignoreConnection(sock, role, tls),
+      setCaptureFrom: (sock, role, e, i, tls) => this.capture?.setCaptureFrom(sock, role, e, i, tls),
+      followTls: (sock, role) => this.capture?.followTls(sock, role),
+      setVerdict: (pid, v) => this.capture?.setVerdict(pid, v) ?? null,
+      clearVerdict: (pid) => this.capture?.clearVerdict(pid),
+      probeLibraries: (pid) => this.tls?.scan(pid),
+      releaseProcess: (pid, sessions) => {
+        this.tls?.forget(pid);
+        if (sessions.length > 0) this.capture?.forgetTlsSessions(pid, sessions);
+      },
     };
     this.pipeline = new Pipeline({ config: deps.config, registry: this.registry, sinks: deps.sinks, log: deps.log, kernel, time: this.clock });
   }
@@ -90,6 +98,11 @@ export class Collector {
     });
     if (!(loaded instanceof KernelCapture)) return loaded;
     this.capture = loaded;
+    if (config.ebpf.tls) {
+      this.tls = new TlsProbes(loaded.uprobes, this.deps.log);
+      this.tls.watchLinker();
+      this.tls.watchSystemLibraries();
+    }
 
     this.pipeline.applyVerdicts(this.registry.seed());
     const ports = this.registry.selectedPorts();
@@ -123,6 +136,7 @@ export class Collector {
   private housekeeping(): void {
     if (!this.capture) return;
     this.pipeline.sweep(this.clock.now());
+    this.tls?.sweep();
     const now = this.capture.counters();
     const delta = (i: number): number => now[i]! - (this.lastCounters[i] ?? 0);
     const [lostData, lostControl, lostInflight] = [delta(Counter.DropData), delta(Counter.DropControl), delta(Counter.DropInflight)];

@@ -88,6 +88,8 @@ export const configSchema = z
         wakeup_bytes: z.number().int().positive().default(256 << 10),
         /** Drain the ring buffer at least this often (ms). */
         drain_interval: milliseconds.min(1).max(1000).default(20),
+        /** Capture HTTPS plaintext with uprobes on TLS libraries (OpenSSL, GnuTLS). */
+        tls: z.boolean().default(true),
       })
       .strict()
       .prefault({}),

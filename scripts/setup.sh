@@ -26,9 +26,11 @@ fi
 # headers; run: libbpf1 (loaded through koffi).
 packages=(clang llvm make libbpf-dev libbpf1 bpftool)
 if [ "$want_test" = 1 ]; then
-  # Test peers: real servers and clients, capsh to drop privileges, and
+  # Test peers: real servers and clients (openssl, gnutls-serv and wget for
+  # TLS), capsh to drop privileges, and
   # qemu with busybox and cpio for the kernel matrix (test/kernels).
-  packages+=(curl nginx-light python3 libcap2-bin iproute2 qemu-system-x86 busybox-static cpio)
+  packages+=(curl nginx-light python3 libcap2-bin iproute2 qemu-system-x86 busybox-static cpio
+    openssl gnutls-bin wget)
 fi
 missing=()
 for p in "${packages[@]}"; do

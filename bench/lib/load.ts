@@ -36,7 +36,9 @@ export async function saturate(url: string, seconds: number, conns = 32): Promis
 
 /** The constant-rate generator. */
 export async function fixedRate(loadgen: string, url: string, rate: number, seconds: number, conns = 32): Promise<LoadResult> {
-  const { stdout } = await exec(loadgen, ['-url', url, '-rate', String(rate), '-duration', `${seconds}s`, '-conns', String(conns)]);
+  // https: the loopback servers' certificate is self-signed.
+  const tls = url.startsWith('https:') ? ['-insecure'] : [];
+  const { stdout } = await exec(loadgen, ['-url', url, '-rate', String(rate), '-duration', `${seconds}s`, '-conns', String(conns), ...tls]);
   const s = JSON.parse(stdout) as { achievedRate: number; ok: number; errors: number; p50us: number; p99us: number };
   return { rps: s.achievedRate, requests: s.ok, errors: s.errors, p50us: s.p50us, p99us: s.p99us };
 }

@@ -18,6 +18,17 @@ export interface OverheadRow {
   readonly cost: { cpuUsPerRequest: number; bpfNsPerRequest: number; coreShare: number; rssMiB: number } | null;
 }
 
+/** HTTPS: the same server without Sonde, traced with the TLS probes off, and traced with them. */
+export interface TlsRow {
+  readonly server: string;
+  readonly load: 'saturation' | number;
+  readonly baseline: Latency;
+  readonly probesOff: Latency;
+  readonly traced: Latency;
+  /** Traced, at fixed rates: Sonde's CPU per request, and spans per request (1.0: every request seen). */
+  readonly cost: { cpuUsPerRequest: number; bpfNsPerRequest: number; spansPerRequest: number } | null;
+}
+
 export interface CapacityRow {
   readonly rate: number;
   readonly achieved: number;
@@ -53,6 +64,7 @@ export interface BenchResults {
   secondsPerRun: number;
   repetitions: number;
   overhead: OverheadRow[];
+  tls: TlsRow[];
   capacity: {
     rows: CapacityRow[];
     overload: { rate: number; rssMiB: number[]; exitCode: number; report: { spans: number; lostDataRecords: number; lostControlRecords: number } };
@@ -94,6 +106,22 @@ export function renderMarkdown(r: BenchResults): string {
   for (const o of r.overhead) {
     if (!o.cost || o.load === 'saturation') continue;
     out.push(`| ${o.server} | ${f0(o.load)} req/s | ${f1(o.cost.cpuUsPerRequest)} ms | ${pct(o.cost.coreShare)} | ${f0(o.cost.bpfNsPerRequest)} ns | ${f0(o.cost.rssMiB)} MiB |`);
+  }
+  out.push('');
+
+  out.push('## HTTPS: the cost of the TLS uprobes', '');
+  out.push(
+    'Each server over TLS, without Sonde; with Sonde tracing it but its TLS probes off (`ebpf.tls: false`: only ciphertext, which is not parsed); and traced with the probes (plaintext, spans). ' +
+      'The difference between the last two is what the uprobes on SSL_read / SSL_write cost the application.',
+    '',
+  );
+  out.push('| server | load | req/s without | p99 without | probes off: throughput | probes off: p50 Δ | traced: throughput | traced: p50 Δ | traced: p99 Δ | Sonde CPU per request | BPF per request | spans per request |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
+  for (const t of r.tls) {
+    const load = t.load === 'saturation' ? 'saturation (wrk)' : `${f0(t.load)} req/s`;
+    out.push(
+      `| ${t.server} | ${load} | ${f0(t.baseline.rps)} | ${f0(t.baseline.p99)} | ${pct(t.probesOff.rps / t.baseline.rps)} | ${signed(t.probesOff.p50 - t.baseline.p50)} | ${pct(t.traced.rps / t.baseline.rps)} | ${signed(t.traced.p50 - t.baseline.p50)} | ${signed(t.traced.p99 - t.baseline.p99)} | ${t.cost ? `${f1(t.cost.cpuUsPerRequest)} µs` : '-'} | ${t.cost ? `${f0(t.cost.bpfNsPerRequest)} ns` : '-'} | ${t.cost ? t.cost.spansPerRequest.toFixed(2) : '-'} |`,
+    );
   }
   out.push('');
 

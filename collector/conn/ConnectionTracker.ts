@@ -9,7 +9,7 @@
  * oldest evicted first; idle ones dropped after `idleTimeoutNs`; every
  * eviction counted.
  */
-import { DataFlags, Direction, Role, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type RoleValue } from '../ebpf/abi.js';
+import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type RoleValue, type TlsBindEvent } from '../ebpf/abi.js';
 import { detectHttp1 } from '../../protocols/http1/detect.js';
 import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError } from '../../protocols/types.js';
@@ -27,6 +27,10 @@ export interface TrackerLimits {
    * still to come (the capture size: less fits in the copied prefix anyway).
    */
   readonly skipHintBytes: number;
+  /** TLS sessions whose plaintext waits for the socket under it (Node.js writes before it sends). */
+  readonly maxUntiedSessions: number;
+  /** Records kept per such session. */
+  readonly maxUntiedRecords: number;
 }
 
 export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
@@ -35,6 +39,8 @@ export const DEFAULT_TRACKER_LIMITS: TrackerLimits = {
   maxDetectBytes: 256 * 1024,
   closeGraceNs: 5e9,
   skipHintBytes: 4096,
+  maxUntiedSessions: 1024,
+  maxUntiedRecords: 64,
 };
 
 /** A transaction and the connection it was seen on. */
@@ -45,9 +51,19 @@ export interface ObservedTransaction {
   readonly pid: number;
   readonly role: 'client' | 'server';
   readonly endpoints: Endpoints;
+  /** Seen as plaintext of a TLS session (url.scheme https). */
+  readonly tls: boolean;
 }
 
 export interface IgnoreRequest {
+  readonly sock: bigint;
+  readonly role: RoleValue;
+  /** A TLS connection: it is its plaintext the kernel stops copying. */
+  readonly tls: boolean;
+}
+
+/** A socket found to carry a TLS session: the kernel follows its plaintext. */
+export interface TlsFollow {
   readonly sock: bigint;
   readonly role: RoleValue;
 }
@@ -56,8 +72,10 @@ export interface IgnoreRequest {
 export interface CaptureHint {
   readonly sock: bigint;
   readonly role: RoleValue;
-  /** TCP sequence numbers, by kernel direction (egress, ingress); null: copy everything. */
+  /** Stream positions, by kernel direction (egress, ingress); null: copy everything. */
   readonly from: readonly [number | null, number | null];
+  /** Positions in the TLS plaintext stream, not TCP sequence numbers. */
+  readonly tls: boolean;
 }
 
 export interface TrackerOutput {
@@ -67,6 +85,7 @@ export interface TrackerOutput {
   readonly ignore: IgnoreRequest[];
   /** Bodies the kernel need not copy. */
   readonly hints: CaptureHint[];
+  readonly tlsFollow: TlsFollow[];
 }
 
 export interface TrackerStats {
@@ -80,9 +99,22 @@ export interface TrackerStats {
   missingBytes: number;
   /** Connections whose addresses never arrived (their open record was lost). */
   unknownEndpoints: number;
+  /** Connections found to carry TLS. */
+  tlsConnections: number;
+  /** Ciphertext records that arrived before the kernel knew their socket was TLS (not parsed). */
+  ciphertextRecords: number;
+  /** TLS plaintext records dropped because their socket never became known. */
+  untiedTlsRecords: number;
 }
 
 type Protocol = 'detecting' | 'http1' | 'ignored';
+
+/** Plaintext records of a TLS session not tied to its socket yet. */
+interface Untied {
+  readonly pid: number;
+  readonly since: number;
+  readonly records: DataEvent[];
+}
 
 interface Connection {
   readonly sock: bigint;
@@ -101,6 +133,8 @@ interface Connection {
   next: [number, number];
   /** Capture-from sequence numbers last sent to the kernel, by direction. */
   from: [number | null, number | null];
+  /** Carries a TLS session: only its plaintext records are used, positions are the plaintext's. */
+  tls: boolean;
 }
 
 /** Addresses of a connection whose open record was lost. */
@@ -118,8 +152,23 @@ const toServer = (role: RoleValue, direction: number): FlowDirection =>
 
 export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
-  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], hints: [] };
-  readonly stats: TrackerStats = { opened: 0, evicted: 0, idleClosed: 0, ignored: 0, abandonedRequests: 0, missingBytes: 0, unknownEndpoints: 0 };
+  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], hints: [], tlsFollow: [] };
+  /** By `${pid}:${session}`. */
+  private readonly untied = new Map<string, Untied>();
+  /** TLS sessions seen, by process: the kernel's entries to drop when it exits. */
+  private readonly sessionsOf = new Map<number, Set<bigint>>();
+  readonly stats: TrackerStats = {
+    opened: 0,
+    evicted: 0,
+    idleClosed: 0,
+    ignored: 0,
+    abandonedRequests: 0,
+    missingBytes: 0,
+    unknownEndpoints: 0,
+    tlsConnections: 0,
+    ciphertextRecords: 0,
+    untiedTlsRecords: 0,
+  };
 
   constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {}
 
@@ -135,11 +184,108 @@ export class ConnectionTracker {
   }
 
   onData(ev: DataEvent): void {
+    if (ev.source === Source.Tls) {
+      this.onTlsData(ev);
+      return;
+    }
+    const conn = this.connOf(ev);
+    if (conn.tls && !(ev.flags & DataFlags.Eof)) {
+      this.stats.ciphertextRecords++;
+      return;
+    }
+    this.use(conn, ev);
+  }
+
+  /** Plaintext of a TLS session: on its socket, once that is known. */
+  private onTlsData(ev: DataEvent): void {
+    this.noteSession(ev.pid, ev.tls);
+    if (ev.sock === 0n) {
+      this.holdUntied(ev);
+      return;
+    }
+    const conn = this.connOf(ev);
+    if (!conn.tls) this.becomeTls(conn);
+    this.use(conn, ev);
+  }
+
+  /** The kernel tied a TLS session to its socket: the plaintext that waited goes there. */
+  onTlsBind(ev: TlsBindEvent): void {
+    this.noteSession(ev.pid, ev.tls);
+    const conn = this.conns.get(ev.sock);
+    if (conn && !conn.tls) this.becomeTls(conn);
+    const key = `${ev.pid}:${ev.tls}`;
+    const waiting = this.untied.get(key);
+    if (!waiting) return;
+    this.untied.delete(key);
+    for (const rec of waiting.records) this.onTlsData({ ...rec, sock: ev.sock });
+  }
+
+  /** Sessions of a process that exited, forgotten here; the kernel should drop them too. */
+  forgetProcess(pid: number): bigint[] {
+    const sessions = this.sessionsOf.get(pid);
+    this.sessionsOf.delete(pid);
+    if (!sessions) return [];
+    for (const ssl of sessions) {
+      const waiting = this.untied.get(`${pid}:${ssl}`);
+      if (waiting) {
+        this.stats.untiedTlsRecords += waiting.records.length;
+        this.untied.delete(`${pid}:${ssl}`);
+      }
+    }
+    return [...sessions];
+  }
+
+  private noteSession(pid: number, ssl: bigint): void {
+    let set = this.sessionsOf.get(pid);
+    if (!set) this.sessionsOf.set(pid, (set = new Set()));
+    // Pointers are reused as sessions come and go: the set stays small.
+    if (set.size < this.limits.maxUntiedSessions) set.add(ssl);
+  }
+
+  private holdUntied(ev: DataEvent): void {
+    const key = `${ev.pid}:${ev.tls}`;
+    let waiting = this.untied.get(key);
+    if (!waiting) {
+      if (this.untied.size >= this.limits.maxUntiedSessions) {
+        this.stats.untiedTlsRecords++;
+        return;
+      }
+      this.untied.set(key, (waiting = { pid: ev.pid, since: ev.tsEnd, records: [] }));
+    }
+    if (waiting.records.length >= this.limits.maxUntiedRecords) {
+      this.stats.untiedTlsRecords++;
+      return;
+    }
+    waiting.records.push(ev);
+  }
+
+  /**
+   * The socket carries TLS: what was seen of it (the handshake, perhaps
+   * judged not HTTP) is dropped, and its plaintext starts afresh.
+   */
+  private becomeTls(conn: Connection): void {
+    if (conn.parser) this.stats.abandonedRequests += conn.parser.pending;
+    conn.tls = true;
+    conn.protocol = 'detecting';
+    conn.parser = null;
+    conn.detectBytes = 0;
+    conn.held = null;
+    conn.next = [-1, -1];
+    conn.from = [null, null];
+    this.stats.tlsConnections++;
+    this.out.tlsFollow.push({ sock: conn.sock, role: conn.role });
+  }
+
+  private connOf(ev: DataEvent): Connection {
     let conn = this.conns.get(ev.sock);
     if (!conn) {
       this.stats.unknownEndpoints++;
       conn = this.add(ev.sock, UNKNOWN_ENDPOINTS, ev.pid, ev.role as RoleValue, ev.ts);
     }
+    return conn;
+  }
+
+  private use(conn: Connection, ev: DataEvent): void {
     conn.lastSeen = ev.tsEnd;
     conn.pid = ev.pid;
     if (conn.role === Role.Unknown && ev.role !== Role.Unknown) conn.role = ev.role as RoleValue;
@@ -188,7 +334,7 @@ export class ConnectionTracker {
     const last = conn.from[dir];
     if (last !== null && last !== undefined && seqDistance(last, from) <= 0) return;
     conn.from[dir] = from;
-    this.out.hints.push({ sock: conn.sock, role: conn.role, from: [conn.from[0] ?? null, conn.from[1] ?? null] });
+    this.out.hints.push({ sock: conn.sock, role: conn.role, from: [conn.from[0] ?? null, conn.from[1] ?? null], tls: conn.tls });
   }
 
   onState(ev: ConnStateEvent): void {
@@ -210,12 +356,17 @@ export class ConnectionTracker {
   /** Take the transactions, errors and ignore requests gathered since the last call. */
   drain(): TrackerOutput {
     const out = this.out;
-    this.out = { transactions: [], errors: [], ignore: [], hints: [] };
+    this.out = { transactions: [], errors: [], ignore: [], hints: [], tlsFollow: [] };
     return out;
   }
 
   /** Drop closed connections past their grace and idle ones; `now` is kernel ns. */
   sweep(now: number): void {
+    for (const [key, waiting] of this.untied) {
+      if (now - waiting.since <= this.limits.closeGraceNs) continue;
+      this.stats.untiedTlsRecords += waiting.records.length;
+      this.untied.delete(key);
+    }
     for (const conn of this.conns.values()) {
       if (conn.closedAt > 0 && now - conn.closedAt > this.limits.closeGraceNs) {
         this.release(conn);
@@ -247,6 +398,7 @@ export class ConnectionTracker {
       closedAt: 0,
       next: [-1, -1],
       from: [null, null],
+      tls: false,
     };
     this.conns.set(sock, conn);
     this.stats.opened++;
@@ -312,7 +464,7 @@ export class ConnectionTracker {
     conn.protocol = 'ignored';
     conn.parser = null;
     this.stats.ignored++;
-    this.out.ignore.push({ sock: conn.sock, role: conn.role });
+    this.out.ignore.push({ sock: conn.sock, role: conn.role, tls: conn.tls });
   }
 
   private collect(conn: Connection): void {
@@ -324,6 +476,7 @@ export class ConnectionTracker {
         pid: conn.pid,
         role: conn.role === Role.Client ? 'client' : 'server',
         endpoints: conn.endpoints,
+        tls: conn.tls,
       });
     }
     for (const e of errors) this.out.errors.push({ ...e, protocol: 'http1' });

@@ -3,7 +3,7 @@
  * attach every program, look up maps, close. Errors come back as values
  * carrying the verifier log of the program that failed.
  */
-import { errnoError, lastErrno, libbpf, linkDestroyAsync, type Ptr, view } from './libbpf.js';
+import { errnoError, lastErrno, libbpf, linkDestroyAsync, type Ptr, UPROBE_OPTS_SIZE, view } from './libbpf.js';
 
 export interface ProgramFailure {
   readonly program: string;
@@ -102,11 +102,13 @@ export class BpfObject {
     return { program: '(object)', error };
   }
 
-  /** Attach every loaded program by its section name; keep going past failures. */
+  /** Attach every loaded program by its section name; keep going past failures.
+   * Uprobes name no file: they are attached one library at a time (attachUprobe). */
   attachAll(): AttachResult {
     const attached: string[] = [];
     const failed: ProgramFailure[] = [];
     for (const name of this.loadedProgramNames) {
+      if (/^u(ret)?probe$/.test(this.sectionOf(name) ?? '')) continue;
       const link = libbpf.programAttach(this.programsByName.get(name)!);
       if (link === null) {
         failed.push({ program: name, error: errnoError(`attach ${name} (${this.sectionOf(name)})`, lastErrno()) });
@@ -116,6 +118,29 @@ export class BpfObject {
       }
     }
     return { attached, failed };
+  }
+
+  /**
+   * Attach a uprobe program to function `func` of the ELF file at `path`,
+   * in every process that maps it. detach() and close() take it down with
+   * the rest; destroyLink() earlier.
+   */
+  attachUprobe(program: string, path: string, func: string, retprobe: boolean): Ptr | Error {
+    const p = this.programsByName.get(program);
+    if (p === undefined) return new Error(`no program ${program} in ${this.path}`);
+    const opts = { sz: UPROBE_OPTS_SIZE, ref_ctr_offset: 0, bpf_cookie: 0, retprobe, func_name: func };
+    const link = libbpf.programAttachUprobe(p, -1, path, 0, opts);
+    if (link === null) return errnoError(`attach ${program} to ${func} in ${path}`, lastErrno());
+    this.links.push(link);
+    return link;
+  }
+
+  /** Take one link down (off the event loop: detaching waits for the kernel). */
+  async destroyLink(link: Ptr): Promise<void> {
+    const i = this.links.indexOf(link);
+    if (i < 0) return;
+    this.links.splice(i, 1);
+    await linkDestroyAsync(link);
   }
 
   mapFd(map: string): number | Error {

@@ -12,6 +12,7 @@ import { BpfObject, type ProgramFailure } from './BpfObject.js';
 import type { ModeChoice } from './captureMode.js';
 import { errnoError, libbpf } from './libbpf.js';
 import { RingBufferReader } from './RingBufferReader.js';
+import type { UprobeHost } from '../tls/TlsProbes.js';
 
 export interface CaptureOptions extends CaptureSettings {
   readonly bpfDir: string;
@@ -38,7 +39,7 @@ export function objectFor(choice: ModeChoice): string {
 export class KernelCapture {
   private reader: RingBufferReader | null = null;
   private readonly cpus = libbpf.numPossibleCpus();
-  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number };
+  private readonly fds: { verdict: number; conns: number; ports: number; counters: number; events: number; tlsSessions: number };
   private batch: Array<KernelEvent | DecodeError> = [];
   private attachedPrograms: string[] = [];
 
@@ -57,6 +58,7 @@ export class KernelCapture {
       ports: fd('open_ports'),
       counters: fd('counters'),
       events: fd('events'),
+      tlsSessions: fd('tls_sessions'),
     };
   }
 
@@ -165,12 +167,13 @@ export class KernelCapture {
    * inside a long read visible. Rewrites the kernel's entry for the socket,
    * so the role (as userspace knows it) comes along.
    */
-  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null): void {
+  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null, tls: boolean): void {
     const C = Layout.connInfo;
     const value = new Uint8Array(C.size);
     const v = new DataView(value.buffer);
     value[C.role] = role;
     value[C.announced] = 1;
+    value[C.tls] = tls ? 1 : 0;
     if (egress !== null) {
       value[C.skipping] = 1;
       v.setUint32(C.skip_seq, egress, true);
@@ -182,14 +185,48 @@ export class KernelCapture {
     this.writeConn(sock, value);
   }
 
-  /** Stop copying this socket's bytes: it is not a protocol we parse. */
-  ignoreConnection(sock: bigint, role: number): void {
+  /**
+   * Stop copying this socket's bytes: it is not a protocol we parse. On a
+   * TLS connection (`tls`), its plaintext is what is stopped.
+   */
+  ignoreConnection(sock: bigint, role: number, tls: boolean): void {
     const C = Layout.connInfo;
     const value = new Uint8Array(C.size);
     value[C.role] = role;
-    value[C.ignored] = 1;
     value[C.announced] = 1;
+    value[tls ? C.tls_ignored : C.ignored] = 1;
+    value[C.tls] = tls ? 1 : 0;
     this.writeConn(sock, value);
+  }
+
+  /**
+   * A TLS session runs over this socket: its plaintext is followed from
+   * here on, whatever was decided of its ciphertext, whose records stay
+   * off (the read that ends the stream excepted).
+   */
+  followTls(sock: bigint, role: number): void {
+    const C = Layout.connInfo;
+    const value = new Uint8Array(C.size);
+    value[C.role] = role;
+    value[C.announced] = 1;
+    value[C.tls] = 1;
+    this.writeConn(sock, value);
+  }
+
+  /** Forget TLS sessions of a process that is gone (the kernel's LRU would, later). */
+  forgetTlsSessions(pid: number, sessions: Iterable<bigint>): void {
+    const key = new Uint8Array(16);
+    const v = new DataView(key.buffer);
+    v.setUint32(8, pid, true);
+    for (const ssl of sessions) {
+      v.setBigUint64(0, ssl, true);
+      libbpf.mapDeleteElem(this.fds.tlsSessions, key);
+    }
+  }
+
+  /** Attaches uprobes to one library file at a time (collector/tls/TlsProbes.ts). */
+  get uprobes(): UprobeHost {
+    return this.obj;
   }
 
   private writeConn(sock: bigint, value: Uint8Array): void {

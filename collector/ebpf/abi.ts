@@ -17,13 +17,15 @@ export const EventType = {
   ProcExec: 4,
   ProcExit: 5,
   ProcPort: 6,
+  TlsBind: 7,
+  ProcLibs: 8,
 } as const;
 
 export const Direction = { Egress: 0, Ingress: 1 } as const;
 /** Self: Sonde's own connect, reported so its peer's spans can be dropped. */
 export const Role = { Unknown: 0, Client: 1, Server: 2, Self: 3 } as const;
 export type RoleValue = (typeof Role)[keyof typeof Role];
-export const Source = { Syscall: 0, Kprobe: 1, Socket: 2 } as const;
+export const Source = { Syscall: 0, Kprobe: 1, Socket: 2, Tls: 3 } as const;
 export const DataFlags = { Eof: 1, ReadFailed: 2 } as const;
 export const Verdict = { Ignore: 0, Trace: 1, Pending: 2 } as const;
 export type VerdictValue = (typeof Verdict)[keyof typeof Verdict];
@@ -37,6 +39,7 @@ export const Counter = {
   DataBytes: 4,
   CapturedBytes: 5,
   IgnoredConn: 6,
+  TlsCiphertext: 7,
 } as const;
 export const COUNTER_SLOTS = 8;
 
@@ -49,14 +52,15 @@ export const Layout = {
   tuple: { size: 40, saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36 },
   data: {
     sock: 24, ts_end: 32, seq: 40, len: 44, captured: 48, offset: 52,
-    direction: 56, role: 57, source: 58, flags: 59, data: 64,
+    direction: 56, role: 57, source: 58, flags: 59, tls: 64, data: 72,
   },
+  tlsBind: { size: 40, sock: 24, tls: 32 },
   conn: { size: 80, sock: 24, tuple: 32, role: 72 },
   state: { size: 40, sock: 24, old_state: 32, new_state: 36 },
   proc: { size: 48, ppid: 24, verdict: 28, port: 30, comm: 32 },
   exec: { size: 16696, filename_len: 48, env_len: 52, filename: 56, env: 312 },
   config: { size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8, default_verdict: 12 },
-  connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, skip_seq: 8 },
+  connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, tls: 5, tls_ignored: 6, skip_seq: 8 },
   counters: { size: 64, n: 0 },
 } as const;
 
@@ -81,7 +85,18 @@ export interface DataEvent {
   readonly role: number;
   readonly source: number;
   readonly flags: number;
+  /** TLS records (source Tls): the library's session pointer; 0n otherwise. */
+  readonly tls: bigint;
   readonly data: Uint8Array;
+}
+
+/** A TLS session of process `pid` runs over socket `sock`. */
+export interface TlsBindEvent {
+  readonly type: typeof EventType.TlsBind;
+  readonly ts: number;
+  readonly pid: number;
+  readonly sock: bigint;
+  readonly tls: bigint;
 }
 
 export interface ConnOpenEvent {
@@ -102,7 +117,7 @@ export interface ConnStateEvent {
 }
 
 export interface ProcEvent {
-  readonly type: typeof EventType.ProcExec | typeof EventType.ProcExit | typeof EventType.ProcPort;
+  readonly type: typeof EventType.ProcExec | typeof EventType.ProcExit | typeof EventType.ProcPort | typeof EventType.ProcLibs;
   readonly ts: number;
   readonly pid: number;
   readonly ppid: number;
@@ -119,7 +134,7 @@ export interface ExecFacts extends OtelEnv {
   readonly filename: string;
 }
 
-export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent;
+export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent | TlsBindEvent;
 
 /** Why a record could not be decoded: the ring holds it, but not as we know it. */
 export interface DecodeError {
@@ -196,6 +211,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         role: bytes[off + L.role]!,
         source: bytes[off + L.source]!,
         flags: bytes[off + L.flags]!,
+        tls: view.getBigUint64(off + L.tls, true),
         data: captured === 0 ? EMPTY : arena.copy(bytes, off + L.data, off + L.data + captured),
       };
     }
@@ -228,8 +244,14 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
       const exec = decodeExec(view, bytes, off, len);
       return 'reason' in exec ? exec : { ...proc, exec };
     }
+    case EventType.TlsBind: {
+      const L = Layout.tlsBind;
+      if (len < L.size) return { type: 'invalid', reason: `TLS bind record of ${len} bytes` };
+      return { type: EventType.TlsBind, ts, pid, sock: view.getBigUint64(off + L.sock, true), tls: view.getBigUint64(off + L.tls, true) };
+    }
     case EventType.ProcExit:
     case EventType.ProcPort:
+    case EventType.ProcLibs:
       return decodeProc(type, view, bytes, off, len, ts, pid);
     default:
       return { type: 'invalid', reason: `unknown record type ${String(type)}` };

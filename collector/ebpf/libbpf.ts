@@ -16,6 +16,22 @@ koffi.opaque('bpf_program');
 koffi.opaque('bpf_map');
 koffi.opaque('bpf_link');
 koffi.opaque('btf');
+/** struct bpf_uprobe_opts of libbpf 1.1 (bpf/libbpf.h). */
+const uprobeOpts = koffi.struct('bpf_uprobe_opts', {
+  sz: 'size_t',
+  ref_ctr_offset: 'size_t',
+  bpf_cookie: 'uint64_t',
+  retprobe: 'bool',
+  func_name: 'const char *',
+});
+export interface UprobeOpts {
+  sz: number;
+  ref_ctr_offset: number;
+  bpf_cookie: number;
+  retprobe: boolean;
+  func_name: string;
+}
+export const UPROBE_OPTS_SIZE = koffi.sizeof(uprobeOpts);
 const printFn = koffi.proto('int libbpf_print_fn(int level, void *fmt, void *ap)');
 
 const lib = koffi.load('libbpf.so.1');
@@ -41,6 +57,10 @@ export const libbpf = {
   programAutoload: bind<[Ptr], boolean>(lib, 'bool bpf_program__autoload(bpf_program *prog)'),
   programSetLogBuf: bind<[Ptr, Buffer, number], number>(lib, 'int bpf_program__set_log_buf(bpf_program *prog, uint8_t *buf, size_t size)'),
   programAttach: bind<[Ptr], Ptr | null>(lib, 'bpf_link *bpf_program__attach(bpf_program *prog)'),
+  programAttachUprobe: bind<[Ptr, number, string, number, UprobeOpts], Ptr | null>(
+    lib,
+    'bpf_link *bpf_program__attach_uprobe_opts(bpf_program *prog, int pid, const char *binary_path, size_t func_offset, const bpf_uprobe_opts *opts)',
+  ),
   linkDestroy: bind<[Ptr], number>(lib, 'int bpf_link__destroy(bpf_link *link)'),
   mapFd: bind<[Ptr], number>(lib, 'int bpf_map__fd(bpf_map *map)'),
   mapSetMaxEntries: bind<[Ptr, number], number>(lib, 'int bpf_map__set_max_entries(bpf_map *map, uint32_t n)'),

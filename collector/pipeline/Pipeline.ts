@@ -21,18 +21,26 @@ import { ServiceResources } from '../spans/ServiceResources.js';
 
 /** What the pipeline asks of the kernel side. */
 export interface KernelControl {
-  ignoreConnection(sock: bigint, role: number): void;
-  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null): void;
+  ignoreConnection(sock: bigint, role: number, tls: boolean): void;
+  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null, tls: boolean): void;
+  followTls(sock: bigint, role: number): void;
   setVerdict(pid: number, verdict: VerdictValue): Error | null;
   clearVerdict(pid: number): void;
+  /** A traced process may map TLS libraries not probed yet: look. */
+  probeLibraries(pid: number): void;
+  /** A traced process is gone: release what was kept for it (TLS probes and sessions). */
+  releaseProcess(pid: number, tlsSessions: readonly bigint[]): void;
 }
 
 /** For replays: there is no kernel to tell. */
 export const NO_KERNEL: KernelControl = {
   ignoreConnection: () => {},
   setCaptureFrom: () => {},
+  followTls: () => {},
   setVerdict: () => null,
   clearVerdict: () => {},
+  probeLibraries: () => {},
+  releaseProcess: () => {},
 };
 
 /** Kernel monotonic time to OpenTelemetry wall-clock time. */
@@ -63,6 +71,8 @@ export class Pipeline {
   private readonly tracker: ConnectionTracker;
   private readonly resources: ServiceResources;
   private readonly ownSockets = new OwnSockets();
+  /** Processes whose libraries to look at once this batch is through. */
+  private readonly libraryScans = new Set<number>();
   readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, parseErrors: new Map() };
 
   constructor(private readonly deps: PipelineDeps) {
@@ -97,15 +107,24 @@ export class Pipeline {
         case EventType.ConnState:
           this.tracker.onState(ev);
           break;
+        case EventType.TlsBind:
+          if (registry.isTraced(ev.pid)) this.tracker.onTlsBind(ev);
+          break;
         case EventType.ProcExec:
           this.emitSpans(); // spans of the old image first
           this.resources.forget(ev.pid);
           registry.onExec(ev.pid, ev.comm, ev.verdict as VerdictValue, ev.exec);
+          if (registry.isTraced(ev.pid)) this.libraryScans.add(ev.pid);
+          break;
+        case EventType.ProcLibs:
+          if (registry.isTraced(ev.pid)) this.libraryScans.add(ev.pid);
           break;
         case EventType.ProcExit:
           this.emitSpans();
           this.resources.forget(ev.pid);
           registry.onExit(ev.pid);
+          this.libraryScans.delete(ev.pid);
+          this.deps.kernel.releaseProcess(ev.pid, this.tracker.forgetProcess(ev.pid));
           break;
         case EventType.ProcPort:
           registry.onPort(ev.pid, ev.port);
@@ -115,6 +134,8 @@ export class Pipeline {
     }
     this.emitSpans();
     this.applyVerdicts(registry.takeChanges());
+    for (const pid of this.libraryScans) this.deps.kernel.probeLibraries(pid);
+    this.libraryScans.clear();
   }
 
   /** Drop closed and idle connections; `now` is kernel ns. */
@@ -130,6 +151,8 @@ export class Pipeline {
       const isDefault = (c.verdict === Verdict.Trace) === registry.traceAll;
       if (isDefault) kernel.clearVerdict(c.pid);
       else kernel.setVerdict(c.pid, c.verdict === Verdict.Trace ? Verdict.Trace : Verdict.Ignore);
+      if (c.verdict === Verdict.Trace) kernel.probeLibraries(c.pid);
+      else kernel.releaseProcess(c.pid, []);
     }
   }
 
@@ -141,9 +164,10 @@ export class Pipeline {
       out = { ...out, transactions: out.transactions.filter((t) => !this.isOwnPeer(t)), ignore: [...out.ignore, ...extra.ignore] };
     }
     const { kernel, log } = this.deps;
-    for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role);
+    for (const t of out.tlsFollow) kernel.followTls(t.sock, t.role);
+    for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role, req.tls);
     for (const h of out.hints) {
-      kernel.setCaptureFrom(h.sock, h.role, h.from[0], h.from[1]);
+      kernel.setCaptureFrom(h.sock, h.role, h.from[0], h.from[1], h.tls);
       log.debug({ sock: h.sock.toString(16), from: h.from }, 'capture resumes after a body');
     }
     for (const e of out.errors) {

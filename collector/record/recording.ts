@@ -15,7 +15,7 @@ import type { ProcessFacts } from '../discovery/procfs.js';
 import { EventType, Layout, type DecodeError, type KernelEvent } from '../ebpf/abi.js';
 
 const MAGIC = 'SONDEREC';
-const VERSION = 1;
+const VERSION = 2;
 const HEADER = 16;
 
 export const ItemKind = {

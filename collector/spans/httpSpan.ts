@@ -148,6 +148,7 @@ interface Facts {
   /** The remote end, unless the connection's open record was lost. */
   readonly peer: Endpoint | undefined;
   readonly errorType: string | undefined;
+  readonly scheme: 'http' | 'https';
 }
 
 function serverValues(f: Facts, local: Endpoint): Values {
@@ -157,7 +158,7 @@ function serverValues(f: Facts, local: Endpoint): Values {
     f.method === '_OTHER' ? tx.method : undefined,
     f.path,
     f.query,
-    'http',
+    f.scheme,
     tx.status,
     protocolVersion(tx.protocol),
     f.host?.name || local.address || undefined,
@@ -178,7 +179,7 @@ function clientValues(f: Facts, authority: string): Values {
   return [
     f.method,
     f.method === '_OTHER' ? tx.method : undefined,
-    `http://${authority}${f.path}${f.query !== undefined ? `?${f.query}` : ''}`,
+    `${f.scheme}://${authority}${f.path}${f.query !== undefined ? `?${f.query}` : ''}`,
     tx.status,
     protocolVersion(tx.protocol),
     f.host?.name || peer?.address,
@@ -215,6 +216,7 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     host: host ? splitHost(host) : undefined,
     peer,
     errorType: failed ? String(tx.status) : undefined,
+    scheme: obs.tls ? 'https' : 'http',
   };
   const idOffset = ids.take();
   return new SondeSpan(

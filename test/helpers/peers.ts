@@ -32,7 +32,8 @@ function canConnect(port: number, host: string): Promise<boolean> {
   });
 }
 
-async function listening(child: ChildProcess, port: number, host: string, name: string): Promise<void> {
+/** Resolves once host:port accepts TCP connections; rejects if the child exits first. */
+export async function listening(child: ChildProcess, port: number, host: string, name: string): Promise<void> {
   let up = false;
   await waitFor(() => {
     if (child.exitCode !== null) throw new Error(`${name} exited with ${child.exitCode}`);

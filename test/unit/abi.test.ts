@@ -31,7 +31,7 @@ typedef int __s32; typedef unsigned long long __u64;
 #include "sonde.h"
 struct all { struct sonde_data_event d; struct sonde_conn_event c; struct sonde_state_event s;
   struct sonde_proc_event p; struct sonde_exec_event e; struct sonde_config g; struct sonde_conn_info i;
-  struct sonde_counters k; } all;\n`,
+  struct sonde_counters k; struct sonde_tls_bind_event b; } all;\n`,
   );
   const obj = join(dir, 'abi.o');
   execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', join(ROOT, 'bpf'), '-c', src, '-o', obj]);
@@ -57,6 +57,7 @@ describe('event ABI', () => {
     ['sonde_config', Layout.config],
     ['sonde_conn_info', Layout.connInfo],
     ['sonde_counters', Layout.counters],
+    ['sonde_tls_bind_event', Layout.tlsBind],
   ];
   it.each(cases)('%s matches abi.ts', (name, expected) => {
     const actual = layoutOf(types, name);

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConnectionTracker } from '../../collector/conn/ConnectionTracker.js';
-import { DataFlags, Direction, EventType, Role, TcpState, type ConnOpenEvent, type DataEvent } from '../../collector/ebpf/abi.js';
+import { DataFlags, Direction, EventType, Role, Source, TcpState, type ConnOpenEvent, type DataEvent, type TlsBindEvent } from '../../collector/ebpf/abi.js';
 
 function tuple(sport: number, dport: number): Uint8Array {
   const b = new Uint8Array(40);
@@ -41,10 +41,11 @@ function data(sock: bigint, direction: number, text: string, over: Partial<DataE
     role: Role.Unknown,
     source: 0,
     flags: 0,
+    tls: 0n,
     data: bytes,
     ...over,
     seq,
-  };
+  } as DataEvent;
 }
 
 function open(sock: bigint, role: number, local = 8080, remote = 40000): ConnOpenEvent {
@@ -88,7 +89,7 @@ describe('ConnectionTracker', () => {
     t.onData(data(4n, Direction.Egress, '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03', { role: Role.Client })); // a TLS hello
     t.onData(data(4n, Direction.Ingress, RES, { role: Role.Client }));
     const out = t.drain();
-    expect(out.ignore).toEqual([{ sock: 4n, role: Role.Client }]);
+    expect(out.ignore).toEqual([{ sock: 4n, role: Role.Client, tls: false }]);
     expect(out.transactions).toEqual([]);
     expect(t.stats.ignored).toBe(1);
   });
@@ -126,7 +127,7 @@ describe('ConnectionTracker', () => {
   });
 
   it('closed connections leave after their grace; the table never exceeds its bound', () => {
-    const t = new ConnectionTracker({ maxConnections: 3, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1000, skipHintBytes: 4096 });
+    const t = new ConnectionTracker({ maxConnections: 3, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1000, skipHintBytes: 4096, maxUntiedSessions: 4, maxUntiedRecords: 4 });
     for (let i = 0; i < 5; i++) t.onData(data(BigInt(100 + i), Direction.Ingress, REQ, { role: Role.Server }));
     expect(t.size).toBe(3);
     expect(t.stats.evicted).toBe(2);
@@ -138,7 +139,7 @@ describe('ConnectionTracker', () => {
   });
 
   it('idle connections are dropped', () => {
-    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e6, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096 });
+    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e6, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096, maxUntiedSessions: 4, maxUntiedRecords: 4 });
     t.onData(data(200n, Direction.Ingress, REQ, { role: Role.Server }));
     t.sweep(clock + 2e6);
     expect(t.size).toBe(0);
@@ -146,12 +147,12 @@ describe('ConnectionTracker', () => {
   });
 
   it('asks the kernel to skip a long body, and reads the message after it in the same chunk', () => {
-    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096 });
+    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096, maxUntiedSessions: 4, maxUntiedRecords: 4 });
     t.onOpen(open(300n, Role.Unknown));
     t.onData(data(300n, Direction.Ingress, 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n', { role: Role.Server }));
     const head = 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n'.length;
     const out = t.drain();
-    expect(out.hints).toEqual([{ sock: 300n, role: Role.Server, from: [null, (0xffffff00 + head + 100_000) >>> 0] }]);
+    expect(out.hints).toEqual([{ sock: 300n, role: Role.Server, from: [null, (0xffffff00 + head + 100_000) >>> 0], tls: false }]);
     // The kernel then copies from the hinted position: the next request, 100,000 bytes into a long read.
     const next = 'GET /after HTTP/1.1\r\n\r\n';
     t.onData(data(300n, Direction.Ingress, next, { role: Role.Server, length: 100_000 + next.length, offset: 100_000 }));
@@ -187,5 +188,68 @@ describe('ConnectionTracker', () => {
     const [tx] = t.drain().transactions;
     expect(tx?.endpoints.remote.address).toBe('');
     expect(t.stats.unknownEndpoints).toBe(1);
+  });
+});
+
+/** TLS plaintext, as the uprobes report it: positions in the session's own stream, from 0. */
+function tlsData(sock: bigint, session: bigint, direction: number, text: string, seq: number): DataEvent {
+  return { ...data(sock, direction, text, { seq }), source: Source.Tls, tls: session };
+}
+
+function bind(sock: bigint, session: bigint): TlsBindEvent {
+  return { type: EventType.TlsBind, ts: clock, pid: 100, sock, tls: session };
+}
+
+describe('ConnectionTracker, TLS', () => {
+  const HELLO = '\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03';
+
+  it('ciphertext first, then plaintext: the connection starts afresh as TLS, and its spans say so', () => {
+    const t = new ConnectionTracker();
+    t.onOpen(open(10n, Role.Client, 40000, 443));
+    t.onData(data(10n, Direction.Egress, HELLO, { role: Role.Client }));
+    expect(t.drain().ignore).toEqual([{ sock: 10n, role: Role.Client, tls: false }]);
+    t.onData(tlsData(10n, 0xabcn, Direction.Egress, REQ, 0));
+    // Ciphertext that overtook the kernel's switch is counted, not parsed.
+    t.onData(data(10n, Direction.Ingress, '\x17\x03\x03\x00\x20garbage', { role: Role.Client }));
+    t.onData(tlsData(10n, 0xabcn, Direction.Ingress, RES, 0));
+    const out = t.drain();
+    expect(out.tlsFollow).toEqual([{ sock: 10n, role: Role.Client }]);
+    expect(out.transactions).toHaveLength(1);
+    expect(out.transactions[0]).toMatchObject({ role: 'client', tls: true, tx: { target: '/a', status: 200 } });
+    expect(t.stats).toMatchObject({ tlsConnections: 1, ciphertextRecords: 1 });
+  });
+
+  it('plaintext written before its socket is known waits for the bind, then goes in order', () => {
+    const t = new ConnectionTracker();
+    t.onOpen(open(11n, Role.Client, 40001, 443));
+    t.onData(tlsData(0n, 0xdefn, Direction.Egress, REQ, 0));
+    expect(t.drain().transactions).toEqual([]);
+    t.onTlsBind(bind(11n, 0xdefn));
+    t.onData(tlsData(11n, 0xdefn, Direction.Ingress, RES, 0));
+    const out = t.drain();
+    expect(out.transactions).toHaveLength(1);
+    expect(out.transactions[0]).toMatchObject({ tls: true, endpoints: { remote: { port: 443 } } });
+  });
+
+  it('a read of 0 on the socket still ends the plaintext stream (HTTP/1.0 read to close)', () => {
+    const t = new ConnectionTracker();
+    t.onOpen(open(12n, Role.Client, 40002, 443));
+    t.onData(tlsData(12n, 1n, Direction.Egress, REQ, 0));
+    t.onData(tlsData(12n, 1n, Direction.Ingress, 'HTTP/1.0 200 ok\r\n\r\nbody', 0));
+    expect(t.drain().transactions).toEqual([]);
+    t.onData(data(12n, Direction.Ingress, '', { role: Role.Client, flags: DataFlags.Eof, length: 0 }));
+    expect(t.drain().transactions).toHaveLength(1);
+  });
+
+  it('waiting plaintext is bounded and counted; a process that exits gives up its sessions', () => {
+    const t = new ConnectionTracker({ maxConnections: 10, idleTimeoutNs: 1e12, maxDetectBytes: 1024, closeGraceNs: 1e9, skipHintBytes: 4096, maxUntiedSessions: 2, maxUntiedRecords: 2 });
+    for (let i = 0; i < 3; i++) t.onData(tlsData(0n, 7n, Direction.Egress, REQ, i * REQ.length));
+    t.onData(tlsData(0n, 8n, Direction.Egress, REQ, 0));
+    t.onData(tlsData(0n, 9n, Direction.Egress, REQ, 0));
+    expect(t.stats.untiedTlsRecords).toBe(2); // one over the record bound, one over the session bound
+    // Sessions remembered per process are bounded too (the kernel's LRU ages out the rest).
+    expect(t.forgetProcess(100).sort()).toEqual([7n, 8n]);
+    expect(t.stats.untiedTlsRecords).toBe(5);
+    expect(t.forgetProcess(100)).toEqual([]);
   });
 });

@@ -1,0 +1,214 @@
+/**
+ * Real TLS peers for the integration tests, one per TLS library a traced
+ * process may use: nginx, Python and openssl s_server (the system libssl),
+ * gnutls-serv and wget (libgnutls), Node (its own OpenSSL, linked into the
+ * node binary). All share one self-signed certificate for localhost,
+ * 127.0.0.1 and ::1, and clients trust it as their CA, so nothing runs with
+ * verification off. Servers listen on loopback and are stopped by the caller.
+ */
+import { execFileSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { listening, nodeClient, stopper, webRoot, type CurlResult, type NodeClientResult, type Peer } from './peers.js';
+import { ROOT } from './sonde.js';
+import { spawnTied } from './tied.js';
+import { waitFor } from './wait.js';
+
+export interface Certificate {
+  readonly dir: string;
+  /** PEM certificate; self-signed, so it is also the CA clients trust. */
+  readonly cert: string;
+  /** PEM private key, unencrypted. */
+  readonly key: string;
+}
+
+let certificate: Certificate | undefined;
+
+/** A self-signed certificate for localhost, made once per test process (RSA key generation is not free). */
+export function makeCertificate(): Certificate {
+  if (certificate && existsSync(certificate.cert)) return certificate;
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-tls-'));
+  // Readable by all: a peer started with dropped privileges must still load it.
+  chmodSync(dir, 0o755);
+  const cert = join(dir, 'cert.pem');
+  const key = join(dir, 'key.pem');
+  execFileSync(
+    'openssl',
+    [
+      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2',
+      '-subj', '/CN=localhost',
+      '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1,IP:::1',
+      '-keyout', key, '-out', cert,
+    ],
+    { stdio: 'ignore' },
+  );
+  chmodSync(key, 0o644);
+  process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  certificate = { dir, cert, key };
+  return certificate;
+}
+
+/** The children of a process (e.g. nginx's workers), from /proc. */
+export function childPids(pid: number): number[] {
+  const tasks = `/proc/${pid}/task`;
+  if (!existsSync(tasks)) return [];
+  return readdirSync(tasks).flatMap((tid) => {
+    try {
+      return readFileSync(join(tasks, tid, 'children'), 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  });
+}
+
+/**
+ * nginx over TLS (libssl), master and one worker, on IPv4 and IPv6 loopback.
+ * The pid is the master's; the worker, which does the TLS, is childPids(pid)[0].
+ */
+export async function startNginxTls(port: number): Promise<Peer> {
+  const { cert, key } = makeCertificate();
+  const dir = webRoot();
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  chmodSync(tmp, 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process on;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 256; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  sendfile on;
+  keepalive_timeout 30s;
+  server {
+    listen 127.0.0.1:${port} ssl;
+    listen [::1]:${port} ssl;
+    ssl_certificate ${cert};
+    ssl_certificate_key ${key};
+    root ${dir};
+  }
+}
+`,
+  );
+  const child = spawnTied('nginx', ['-c', conf, '-e', 'stderr'], { stdio: 'ignore' });
+  await listening(child, port, '127.0.0.1', 'nginx (tls)');
+  // The kernel accepts into the backlog before the master forks its worker:
+  // wait for the worker, so callers can look it up at once.
+  const pid = child.pid!;
+  await waitFor(() => childPids(pid).length > 0, 'the nginx worker');
+  return { pid, port, dir, stop: stopper(child) };
+}
+
+/** Python's http.server over ssl (libssl through _ssl), HTTP/1.1 keep-alive, serving a web root. */
+export async function startPythonHttps(port: number, env: NodeJS.ProcessEnv = {}): Promise<Peer> {
+  const { cert, key } = makeCertificate();
+  const dir = webRoot();
+  const child = spawnTied('python3', [join(ROOT, 'test/peers/python-https-server.py'), String(port), '127.0.0.1', cert, key], {
+    cwd: dir,
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  await listening(child, port, '127.0.0.1', 'python3 https server');
+  return { pid: child.pid!, port, dir, stop: stopper(child) };
+}
+
+/**
+ * openssl s_server -www (libssl): answers any GET with an HTML status page
+ * as HTTP/1.0 and closes the connection; one connection at a time.
+ */
+export async function startOpensslServer(port: number): Promise<Peer> {
+  const { cert, key } = makeCertificate();
+  const child = spawnTied('openssl', ['s_server', '-quiet', '-www', '-accept', `127.0.0.1:${port}`, '-cert', cert, '-key', key], {
+    stdio: 'ignore',
+  });
+  await listening(child, port, '127.0.0.1', 'openssl s_server');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
+/** A Node https server (test/peers/node-https-server.mjs): 200 "hello over tls", keep-alive. */
+export async function startNodeHttpsServer(port: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<Peer> {
+  const { cert, key } = makeCertificate();
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-https-server.mjs'), String(port), host, cert, key], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  await listening(child, port, host === '::' ? '::1' : host, 'node https server');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
+/**
+ * gnutls-serv --http (libgnutls): answers any GET with an HTML status page.
+ * It has no bind-address option and listens on all addresses, IPv4 and
+ * IPv6; tests connect through 127.0.0.1.
+ */
+export async function startGnutlsServer(port: number): Promise<Peer> {
+  const { cert, key } = makeCertificate();
+  const child = spawnTied('gnutls-serv', ['--http', '-p', String(port), '--x509certfile', cert, '--x509keyfile', key], {
+    stdio: 'ignore',
+  });
+  await listening(child, port, '127.0.0.1', 'gnutls-serv');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
+/** Runs a tied child to completion, collecting its stdout. */
+function collect(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
+  const child = spawnTied(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ pid: child.pid!, code, stdout, stderr }));
+  });
+}
+
+/**
+ * curl (libssl) over https, trusting the test certificate; one connection
+ * when the host is the same (unless the server closes it). HTTP/1.1 unless
+ * extra says otherwise (a later --http2 wins). One result per URL, as curl().
+ */
+export async function httpsCurl(urls: string[], extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; results: CurlResult[] }> {
+  const { cert } = makeCertificate();
+  const outputs = urls.flatMap((u) => ['-o', '/dev/null', u]);
+  const { pid, code, stdout, stderr } = await collect('curl', ['-sS', '--http1.1', '--cacert', cert, '-w', '%{json}\\n', ...extra, ...outputs], env);
+  if (code !== 0) throw new Error(`curl exited ${code}: ${stderr.trim()}`);
+  const results = stdout
+    .trim()
+    .split('\n')
+    .map((line): CurlResult => {
+      const j = JSON.parse(line) as Record<string, string | number>;
+      return {
+        url: String(j.url_effective),
+        status: Number(j.http_code),
+        localPort: Number(j.local_port),
+        localIp: String(j.local_ip),
+        timeTotal: Number(j.time_total),
+        sizeDownload: Number(j.size_download),
+      };
+    });
+  return { pid, results };
+}
+
+/** The Node client (its own OpenSSL) over https, trusting the test certificate; one keep-alive connection. */
+export function nodeHttpsClient(urls: string[], env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; results: NodeClientResult[] }> {
+  return nodeClient(urls, { ...env, SONDE_TEST_CA: makeCertificate().cert });
+}
+
+/**
+ * wget (libgnutls) over https, trusting the test certificate. It speaks
+ * HTTP/1.1 and reuses one keep-alive connection for URLs on the same host.
+ * --no-config: /etc/wgetrc and ~/.wgetrc must not change what it does.
+ */
+export async function wgetFetch(urls: string[], extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ pid: number; exitCode: number | null }> {
+  const { cert } = makeCertificate();
+  const { pid, code } = await collect('wget', ['--no-config', '-q', '-O', '/dev/null', `--ca-certificate=${cert}`, ...extra, ...urls], env);
+  return { pid, exitCode: code };
+}
