@@ -36,6 +36,16 @@ export function objectFor(choice: ModeChoice): string {
   return choice.socketLookup === 'fd-table' ? 'sonde-syscalls.bpf.o' : 'sonde-socket.bpf.o';
 }
 
+/** A socket's entry in the kernel's conns map, as userspace rewrites it whole. */
+function connEntry(role: number, tls: boolean): Uint8Array {
+  const C = Layout.connInfo;
+  const value = new Uint8Array(C.size);
+  value[C.role] = role;
+  value[C.announced] = 1;
+  value[C.tls] = tls ? 1 : 0;
+  return value;
+}
+
 export class KernelCapture {
   private reader: RingBufferReader | null = null;
   private readonly cpus = libbpf.numPossibleCpus();
@@ -169,11 +179,8 @@ export class KernelCapture {
    */
   setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null, tls: boolean): void {
     const C = Layout.connInfo;
-    const value = new Uint8Array(C.size);
+    const value = connEntry(role, tls);
     const v = new DataView(value.buffer);
-    value[C.role] = role;
-    value[C.announced] = 1;
-    value[C.tls] = tls ? 1 : 0;
     if (egress !== null) {
       value[C.skipping] = 1;
       v.setUint32(C.skip_seq, egress, true);
@@ -191,11 +198,8 @@ export class KernelCapture {
    */
   ignoreConnection(sock: bigint, role: number, tls: boolean): void {
     const C = Layout.connInfo;
-    const value = new Uint8Array(C.size);
-    value[C.role] = role;
-    value[C.announced] = 1;
+    const value = connEntry(role, tls);
     value[tls ? C.tls_ignored : C.ignored] = 1;
-    value[C.tls] = tls ? 1 : 0;
     this.writeConn(sock, value);
   }
 
@@ -205,12 +209,7 @@ export class KernelCapture {
    * off (the read that ends the stream excepted).
    */
   followTls(sock: bigint, role: number): void {
-    const C = Layout.connInfo;
-    const value = new Uint8Array(C.size);
-    value[C.role] = role;
-    value[C.announced] = 1;
-    value[C.tls] = 1;
-    this.writeConn(sock, value);
+    this.writeConn(sock, connEntry(role, true));
   }
 
   /** Forget TLS sessions of a process that is gone (the kernel's LRU would, later). */

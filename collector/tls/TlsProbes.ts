@@ -184,33 +184,28 @@ export class TlsProbes {
 
   private attachAt(path: string, lib: MappedLibrary, pid?: number): ProbedFile | null {
     const links: Ptr[] = [];
-    // The process left before we got to it: nothing is known of the file.
-    const gone = (): boolean => !existsSync(path);
+    const fail = (func: string, err: Error, quiet: boolean): null => {
+      for (const l of links) void this.host.destroyLink(l);
+      // The process left before we got to it: nothing is known of the file.
+      if (!existsSync(path)) return null;
+      if (!quiet) {
+        this.stats.failures++;
+        this.log.warn({ path: lib.path, func, err: err.message }, 'cannot probe TLS library; its traffic is not captured');
+      }
+      this.skipped.add(lib.key);
+      return null;
+    };
     for (const [i, p] of PROBES[lib.kind].entries()) {
       const entry = this.host.attachUprobe(p.entry, path, p.func, false);
       if (entry instanceof Error) {
-        if (p.optional && !gone()) continue;
-        for (const l of links) void this.host.destroyLink(l);
-        if (gone()) return null;
+        if (p.optional && existsSync(path)) continue;
         // An executable without OpenSSL inside: the common case, not a failure.
-        if (lib.kind !== 'executable' || i > 0) {
-          this.stats.failures++;
-          this.log.warn({ path: lib.path, func: p.func, err: entry.message }, 'cannot probe TLS library; its traffic is not captured');
-        }
-        this.skipped.add(lib.key);
-        return null;
+        return fail(p.func, entry, lib.kind === 'executable' && i === 0);
       }
       links.push(entry);
       if (!p.ret) continue;
       const ret = this.host.attachUprobe(p.ret, path, p.func, true);
-      if (ret instanceof Error) {
-        for (const l of links) void this.host.destroyLink(l);
-        if (gone()) return null;
-        this.stats.failures++;
-        this.log.warn({ path: lib.path, func: p.func, err: ret.message }, 'cannot probe TLS library returns; its traffic is not captured');
-        this.skipped.add(lib.key);
-        return null;
-      }
+      if (ret instanceof Error) return fail(p.func, ret, false);
       links.push(ret);
     }
     const file: ProbedFile = { lib, links, users: new Set(), idleSince: 0 };

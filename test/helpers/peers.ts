@@ -82,7 +82,8 @@ export async function startNodeServer(port: number, host = '127.0.0.1', env: Nod
 }
 
 /** nginx (master and one worker) serving a web root on IPv4 and IPv6 loopback. */
-export async function startNginx(port: number): Promise<Peer> {
+/** nginx serving webRoot() on IPv4 and IPv6 loopback; over TLS with `tls` (a certificate and its key). */
+export async function startNginx(port: number, tls?: { cert: string; key: string }): Promise<Peer> {
   const dir = webRoot();
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
@@ -103,8 +104,8 @@ http {
   sendfile on;
   keepalive_timeout 30s;
   server {
-    listen 127.0.0.1:${port};
-    listen [::1]:${port};
+    listen 127.0.0.1:${port}${tls ? ' ssl' : ''};
+    listen [::1]:${port}${tls ? ' ssl' : ''};${tls ? `\n    ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};` : ''}
     root ${dir};
   }
 }

@@ -7,10 +7,10 @@
  * verification off. Servers listen on loopback and are stopped by the caller.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listening, nodeClient, stopper, webRoot, type CurlResult, type NodeClientResult, type Peer } from './peers.js';
+import { listening, nodeClient, startNginx, stopper, webRoot, type CurlResult, type NodeClientResult, type Peer } from './peers.js';
 import { ROOT } from './sonde.js';
 import { spawnTied } from './tied.js';
 import { waitFor } from './wait.js';
@@ -67,43 +67,11 @@ export function childPids(pid: number): number[] {
  * The pid is the master's; the worker, which does the TLS, is childPids(pid)[0].
  */
 export async function startNginxTls(port: number): Promise<Peer> {
-  const { cert, key } = makeCertificate();
-  const dir = webRoot();
-  const tmp = join(dir, 'tmp');
-  mkdirSync(tmp);
-  chmodSync(tmp, 0o777);
-  const conf = join(dir, 'nginx.conf');
-  writeFileSync(
-    conf,
-    `daemon off;
-master_process on;
-worker_processes 1;
-pid ${dir}/nginx.pid;
-error_log stderr warn;
-events { worker_connections 256; }
-http {
-  access_log off;
-  client_body_temp_path ${tmp}/body;
-  proxy_temp_path ${tmp}/proxy;
-  sendfile on;
-  keepalive_timeout 30s;
-  server {
-    listen 127.0.0.1:${port} ssl;
-    listen [::1]:${port} ssl;
-    ssl_certificate ${cert};
-    ssl_certificate_key ${key};
-    root ${dir};
-  }
-}
-`,
-  );
-  const child = spawnTied('nginx', ['-c', conf, '-e', 'stderr'], { stdio: 'ignore' });
-  await listening(child, port, '127.0.0.1', 'nginx (tls)');
+  const peer = await startNginx(port, makeCertificate());
   // The kernel accepts into the backlog before the master forks its worker:
   // wait for the worker, so callers can look it up at once.
-  const pid = child.pid!;
-  await waitFor(() => childPids(pid).length > 0, 'the nginx worker');
-  return { pid, port, dir, stop: stopper(child) };
+  await waitFor(() => childPids(peer.pid).length > 0, 'the nginx worker');
+  return peer;
 }
 
 /** Python's http.server over ssl (libssl through _ssl), HTTP/1.1 keep-alive, serving a web root. */
