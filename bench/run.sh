@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run bench: builds what the benchmark needs, then runs it.
-#   bench/run.sh [--quick]
+#   bench/run.sh [--quick] [--only=tls]
 # Results: bench/results/latest.md and latest.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +26,24 @@ build() { # name
 }
 export SONDE_BENCH_LOADGEN=$(build loadgen)
 export SONDE_BENCH_GOSERVER=$(build goserver)
+
+# The cost of one probed TLS-library call: a C loop over libssl calls
+# (bench/peers/uprobe-hit), linked to the system libssl, whose headers are
+# in libssl-dev.
+if ! dpkg-query -W -f='${Status}' libssl-dev 2>/dev/null | grep -q "install ok installed"; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libssl-dev >/dev/null
+fi
+build_c() { # name
+  local src=bench/peers/$1/$1.c hash out
+  hash=$(sha256sum "$src" | cut -c1-12)
+  out=$cache/$1-$hash
+  if [ ! -x "$out" ]; then
+    echo "[bench] building $1" >&2
+    gcc -O2 -Wall -o "$out.tmp" "$src" -lssl -lcrypto && mv "$out.tmp" "$out"
+  fi
+  echo "$out"
+}
+export SONDE_BENCH_UPROBE_HIT=$(build_c uprobe-hit)
 
 npx tsc -p tsconfig.bench.json
 exec node dist/bench/bench.js "$@"

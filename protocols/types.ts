@@ -28,7 +28,7 @@ export type Header = readonly [name: string, value: string];
 
 /** One request with its response: what spans are made from. */
 export interface HttpTransaction {
-  /** 'HTTP/1.0', 'HTTP/1.1' (later 'HTTP/2'). */
+  /** 'HTTP/1.0', 'HTTP/1.1' or 'HTTP/2'. */
   readonly protocol: string;
   readonly method: string;
   /** Request target as sent: origin-form path and query, or absolute-form. */
@@ -52,6 +52,16 @@ export interface HttpTransaction {
    * time is the last byte seen, and body sizes may be short.
    */
   readonly truncated: boolean;
+  /** HTTP/2: trailers after the response body (gRPC puts its status there). */
+  readonly responseTrailers?: readonly Header[];
+  /** HTTP/2: the RST_STREAM error code, when the stream was reset. */
+  readonly resetCode?: number;
+  /**
+   * HTTP/2 joined midway or after lost bytes: the fields ('method', 'path',
+   * 'authority', 'status', 'trailers') whose values the header blocks did
+   * not give back. They are left empty, never guessed.
+   */
+  readonly unrecovered?: readonly string[];
 }
 
 /** Why a parser lost its place. Counted per protocol and code. */

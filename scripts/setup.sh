@@ -27,10 +27,11 @@ fi
 packages=(clang llvm make libbpf-dev libbpf1 bpftool)
 if [ "$want_test" = 1 ]; then
   # Test peers: real servers and clients (openssl, gnutls-serv and wget for
-  # TLS), capsh to drop privileges, and
+  # TLS; nghttpd, nghttp and h2load for HTTP/2; python3-venv for the grpcio
+  # peers' venv), capsh to drop privileges, and
   # qemu with busybox and cpio for the kernel matrix (test/kernels).
   packages+=(curl nginx-light python3 libcap2-bin iproute2 qemu-system-x86 busybox-static cpio
-    openssl gnutls-bin wget)
+    openssl gnutls-bin wget nghttp2-client nghttp2-server python3-venv)
 fi
 missing=()
 for p in "${packages[@]}"; do
@@ -62,4 +63,10 @@ if [ "$want_test" = 1 ]; then
   # A real Jaeger v2 for the end-to-end tests, built once from the Go module
   # proxy and cached outside the repository.
   say "Jaeger v2 for the end-to-end tests: $(bash scripts/jaeger.sh | tail -1)"
+  # OpenSSL 1.1.1 (libssl.so.1.1, which Debian 12 no longer ships) for the
+  # TLS tests, built once from the crates.io crate openssl-src and cached.
+  say "OpenSSL 1.1 for the TLS tests: $(bash scripts/peers/openssl-1.1.sh | tail -1)"
+  # The Go gRPC/HTTP/2 peers and the grpcio venv, likewise built once and cached.
+  peers=$(bash scripts/grpc-peers.sh)
+  say "gRPC test peers: $(dirname "$(sed -n 's/^go_server=//p' <<<"$peers")"), $(sed -n 's/^python=//p' <<<"$peers")"
 fi

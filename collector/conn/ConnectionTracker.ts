@@ -10,8 +10,9 @@
  * eviction counted.
  */
 import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type RoleValue, type TlsBindEvent } from '../ebpf/abi.js';
-import { detectHttp1 } from '../../protocols/http1/detect.js';
+import { detectProtocol } from '../../protocols/detect.js';
 import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
+import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError } from '../../protocols/types.js';
 import { decodeEndpoints, type Endpoints } from './endpoints.js';
 
@@ -107,7 +108,7 @@ export interface TrackerStats {
   untiedTlsRecords: number;
 }
 
-type Protocol = 'detecting' | 'http1' | 'ignored';
+type Protocol = 'detecting' | 'http1' | 'http2' | 'ignored';
 
 /** Plaintext records of a TLS session not tied to its socket yet. */
 interface Untied {
@@ -320,8 +321,20 @@ export class ConnectionTracker {
       if (unseen > 0) parser.push(flow, { data: EMPTY, length: unseen, tsFirst: ev.ts, tsLast: ev.ts });
       parser.push(flow, { data: ev.data, length: ev.length - ev.offset, tsFirst: ev.ts, tsLast: ev.tsEnd });
     }
+    if (conn.parser instanceof Http1Parser) this.upgrade(conn, conn.parser);
     this.hint(conn, dir);
     this.collect(conn);
+  }
+
+  /** A 101 to "Upgrade: h2c": the connection goes on as HTTP/2, stream 1 answering the upgraded request. */
+  private upgrade(conn: Connection, http1: Http1Parser): void {
+    const up = http1.takeH2cUpgrade();
+    if (up === null) return;
+    this.collect(conn);
+    const h2 = new Http2Parser({ upgradedRequest: up.request });
+    conn.parser = h2;
+    conn.protocol = 'http2';
+    if (up.rest !== null) h2.push('toClient', up.rest);
   }
 
   /** Ask the kernel to skip the rest of a long body, so a message after it in the same read is copied. */
@@ -428,20 +441,21 @@ export class ConnectionTracker {
         tsLast: first.tsLast,
       };
     }
-    const verdict = detectHttp1(chunk.data);
+    // Role unknown: accepted, or running before we looked (then frames may come without a preface).
+    const verdict = detectProtocol(chunk.data, chunk.data.length === chunk.length, conn.role === Role.Unknown);
     if (verdict === 'more' && chunk.data.length === chunk.length && chunk.length < 64) {
       // A copy: the payload is a view into a shared slab it would keep alive.
       conn.held = { direction, chunk: { ...chunk, data: chunk.data.slice() } };
       return null;
     }
-    if (verdict === 'request' || verdict === 'response') {
+    if (typeof verdict === 'object') {
       if (conn.role === Role.Unknown) {
-        const sendsRequests = verdict === 'request';
+        const sendsRequests = verdict.sender === 'client';
         const egress = direction === Direction.Egress;
         conn.role = sendsRequests === egress ? Role.Client : Role.Server;
       }
-      const parser = new Http1Parser();
-      conn.protocol = 'http1';
+      const parser = verdict.protocol === 'http1' ? new Http1Parser() : new Http2Parser({ midway: verdict.midway });
+      conn.protocol = verdict.protocol;
       conn.parser = parser;
       if (held && held.direction !== direction) parser.push(toServer(conn.role, held.direction), held.chunk);
       return chunk;
@@ -479,7 +493,7 @@ export class ConnectionTracker {
         tls: conn.tls,
       });
     }
-    for (const e of errors) this.out.errors.push({ ...e, protocol: 'http1' });
+    for (const e of errors) this.out.errors.push({ ...e, protocol: conn.protocol });
   }
 }
 

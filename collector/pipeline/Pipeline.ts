@@ -16,7 +16,7 @@ import type { ProcessRegistry, VerdictChange } from '../discovery/ProcessRegistr
 import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type VerdictValue } from '../ebpf/abi.js';
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
-import { buildHttpSpan } from '../spans/httpSpan.js';
+import { buildSpan } from '../spans/buildSpan.js';
 import { ServiceResources } from '../spans/ServiceResources.js';
 
 /** What the pipeline asks of the kernel side. */
@@ -177,7 +177,7 @@ export class Pipeline {
     if (out.transactions.length === 0) return;
     const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns) };
     const spans: ReadableSpan[] = [];
-    for (const obs of out.transactions) spans.push(buildHttpSpan(obs, this.resources.of(obs.pid), opts));
+    for (const obs of out.transactions) spans.push(buildSpan(obs, this.resources.of(obs.pid), opts));
     this.stats.transactions += out.transactions.length;
     this.stats.spans += spans.length;
     for (const sink of this.deps.sinks) sink.emit(spans);

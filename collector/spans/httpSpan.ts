@@ -29,13 +29,13 @@ import type { ObservedTransaction } from '../conn/ConnectionTracker.js';
 import type { Header, HttpTransaction } from '../../protocols/types.js';
 import type { Endpoint } from '../conn/endpoints.js';
 import { VERSION } from '../version.js';
-import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE } from './semconv.js';
+import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE, ATTR_SONDE_UNRECOVERED } from './semconv.js';
 import { SondeSpan } from './SondeSpan.js';
 import { SpanIdPool } from './SpanIds.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-const SCOPE = { name: 'sonde', version: VERSION };
-const ids = new SpanIdPool();
+export const SCOPE = { name: 'sonde', version: VERSION };
+export const ids = new SpanIdPool();
 
 export interface SpanOptions {
   /** Record url.query (off by default: queries often carry secrets). */
@@ -43,7 +43,7 @@ export interface SpanOptions {
   readonly toHrTime: (kernelNs: number) => HrTime;
 }
 
-function header(headers: readonly Header[], name: string): string | undefined {
+export function header(headers: readonly Header[], name: string): string | undefined {
   for (const [n, v] of headers) if (n === name) return v;
   return undefined;
 }
@@ -91,11 +91,11 @@ export function splitTarget(target: string): { path: string; query?: string } {
   return q < 0 ? { path: t } : { path: t.slice(0, q), query: t.slice(q + 1) };
 }
 
-/** "HTTP/1.1" -> "1.1", as network.protocol.version wants it. */
-const protocolVersion = (p: string): string => (p.startsWith('HTTP/') ? p.slice(5) : p);
+/** "HTTP/1.1" -> "1.1", "HTTP/2" -> "2", as network.protocol.version wants it. */
+export const protocolVersion = (p: string): string => (p.startsWith('HTTP/') ? p.slice(5) : p);
 
-const OK: SpanStatus = { code: SpanStatusCode.UNSET };
-const ERROR: SpanStatus = { code: SpanStatusCode.ERROR };
+export const OK: SpanStatus = { code: SpanStatusCode.UNSET };
+export const ERROR: SpanStatus = { code: SpanStatusCode.ERROR };
 
 /** A SERVER span's attributes, in the order serverValues gives them. */
 const SERVER_KEYS = [
@@ -116,6 +116,7 @@ const SERVER_KEYS = [
   ATTR_HTTP_REQUEST_BODY_SIZE,
   ATTR_HTTP_RESPONSE_BODY_SIZE,
   ATTR_ERROR_TYPE,
+  ATTR_SONDE_UNRECOVERED,
 ];
 
 /** A CLIENT span's attributes, in the order clientValues gives them. */
@@ -133,6 +134,7 @@ const CLIENT_KEYS = [
   ATTR_HTTP_REQUEST_BODY_SIZE,
   ATTR_HTTP_RESPONSE_BODY_SIZE,
   ATTR_ERROR_TYPE,
+  ATTR_SONDE_UNRECOVERED,
 ];
 
 type Values = Array<AttributeValue | undefined>;
@@ -140,8 +142,9 @@ type Values = Array<AttributeValue | undefined>;
 /** What both kinds of span read from a transaction. */
 interface Facts {
   readonly tx: HttpTransaction;
-  readonly method: string;
-  readonly path: string;
+  /** Undefined when not recovered (HTTP/2 joined midway). */
+  readonly method: string | undefined;
+  readonly path: string | undefined;
   /** The query, if it is to be recorded. */
   readonly query: string | undefined;
   readonly host: { name: string; port?: number } | undefined;
@@ -159,7 +162,7 @@ function serverValues(f: Facts, local: Endpoint): Values {
     f.path,
     f.query,
     f.scheme,
-    tx.status,
+    tx.status || undefined,
     protocolVersion(tx.protocol),
     f.host?.name || local.address || undefined,
     f.host?.port ?? (local.port || undefined),
@@ -171,6 +174,7 @@ function serverValues(f: Facts, local: Endpoint): Values {
     tx.requestBodySize,
     tx.responseBodySize,
     f.errorType,
+    unrecoveredAttr(tx),
   ];
 }
 
@@ -179,8 +183,8 @@ function clientValues(f: Facts, authority: string): Values {
   return [
     f.method,
     f.method === '_OTHER' ? tx.method : undefined,
-    `${f.scheme}://${authority}${f.path}${f.query !== undefined ? `?${f.query}` : ''}`,
-    tx.status,
+    f.path === undefined ? undefined : `${f.scheme}://${authority}${f.path}${f.query !== undefined ? `?${f.query}` : ''}`,
+    tx.status || undefined,
     protocolVersion(tx.protocol),
     f.host?.name || peer?.address,
     peer?.port ?? f.host?.port,
@@ -190,24 +194,40 @@ function clientValues(f: Facts, authority: string): Values {
     tx.requestBodySize,
     tx.responseBodySize,
     f.errorType,
+    unrecoveredAttr(tx),
   ];
 }
 
 /** "host:port" of an address, for a url.full when the request had no Host. */
-function authorityOf(peer: Endpoint | undefined): string {
+export function authorityOf(peer: Endpoint | undefined): string {
   if (!peer) return '';
   return `${peer.address.includes(':') ? `[${peer.address}]` : peer.address}:${peer.port}`;
+}
+
+/** sonde.unrecovered: a mutable copy, as attribute values are typed. */
+export function unrecoveredAttr(tx: HttpTransaction): string[] | undefined {
+  return tx.unrecovered ? [...tx.unrecovered] : undefined;
+}
+
+/** Host (HTTP/1) or :authority (HTTP/2) of a request. */
+export function requestAuthority(tx: HttpTransaction): string | undefined {
+  return header(tx.requestHeaders, 'host') ?? header(tx.requestHeaders, ':authority');
 }
 
 /** The span of one observed transaction. */
 export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts: SpanOptions): ReadableSpan {
   const { tx, endpoints } = obs;
   const isServer = obs.role === 'server';
-  const method = KNOWN_METHODS.has(tx.method) ? tx.method : '_OTHER';
-  const { path, query } = splitTarget(tx.target);
-  const host = header(tx.requestHeaders, 'host');
+  const lost = tx.unrecovered;
+  const method = lost?.includes('method') ? undefined : KNOWN_METHODS.has(tx.method) ? tx.method : '_OTHER';
+  const target = lost?.includes('path') ? undefined : splitTarget(tx.target);
+  const path = target?.path;
+  const query = target?.query;
+  const host = requestAuthority(tx);
   const peer = endpoints.remote.address !== '' ? endpoints.remote : undefined;
-  const failed = isServer ? tx.status >= 500 : tx.status >= 400;
+  // A stream reset before its response failed whichever side looks at it.
+  const reset = tx.status === 0 && tx.resetCode !== undefined;
+  const failed = reset || (isServer ? tx.status >= 500 : tx.status >= 400);
   const facts: Facts = {
     tx,
     method,
@@ -215,12 +235,12 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     query: opts.urlQuery ? query : undefined,
     host: host ? splitHost(host) : undefined,
     peer,
-    errorType: failed ? String(tx.status) : undefined,
+    errorType: failed ? (reset ? 'stream_reset' : String(tx.status)) : undefined,
     scheme: obs.tls ? 'https' : 'http',
   };
   const idOffset = ids.take();
   return new SondeSpan(
-    method === '_OTHER' ? 'HTTP' : method,
+    method === '_OTHER' || method === undefined ? 'HTTP' : method,
     isServer ? SpanKind.SERVER : SpanKind.CLIENT,
     ids.bytes,
     idOffset,

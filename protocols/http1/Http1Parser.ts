@@ -17,6 +17,18 @@ import { LOST_BODY, NO_BODY, requestFraming, responseFraming, type Framing } fro
 import { resolveLimits, type Http1Limits, type Http1Stats } from './limits.js';
 import { MessageReader, type MessageHead } from './MessageReader.js';
 
+/** A request answered with "101 Switching Protocols" to h2c, and the HTTP/2 bytes that followed the 101 in its chunk. */
+export interface H2cUpgrade {
+  readonly request: HttpTransaction;
+  rest: Chunk | null;
+}
+
+function isH2cUpgrade(ex: Exchange): boolean {
+  const wanted = (headers: readonly (readonly [string, string])[]): boolean =>
+    headers.some(([n, v]) => n === 'upgrade' && v.trim().toLowerCase() === 'h2c');
+  return wanted(ex.requestHeaders) && wanted(ex.responseHeaders);
+}
+
 export class Http1Parser implements ConnectionParser {
   readonly stats: Readonly<Http1Stats>;
   private readonly limits: Http1Limits;
@@ -29,6 +41,7 @@ export class Http1Parser implements ConnectionParser {
   /** The exchange whose final response is being read; undefined for 1xx and unpaired responses. */
   private receiving: Exchange | undefined;
   private tunnelAfterResponse = false;
+  private upgrade: H2cUpgrade | null = null;
   private requestsSeen = 0;
   private transactions: HttpTransaction[] = [];
   private errors: ParseError[] = [];
@@ -83,7 +96,21 @@ export class Http1Parser implements ConnectionParser {
   }
 
   push(direction: FlowDirection, chunk: Chunk): void {
-    (direction === 'toServer' ? this.toServer : this.toClient).push(chunk);
+    const reader = direction === 'toServer' ? this.toServer : this.toClient;
+    reader.push(chunk);
+    if (this.upgrade !== null && direction === 'toClient' && reader.tunnelled !== null) {
+      // A copy: the chunk is a view into a shared slab.
+      const rest = reader.tunnelled;
+      this.upgrade.rest = { ...rest, data: rest.data.slice() };
+    }
+    reader.tunnelled = null;
+  }
+
+  /** The connection switched to HTTP/2 (101 to "Upgrade: h2c"): what the HTTP/2 parser needs to go on. */
+  takeH2cUpgrade(): H2cUpgrade | null {
+    const up = this.upgrade;
+    this.upgrade = null;
+    return up;
   }
 
   /**
@@ -202,7 +229,12 @@ export class Http1Parser implements ConnectionParser {
       ex.responseDone = true;
       if (truncated) ex.truncated = true;
       if (this.queue[0] === ex) this.queue.shift();
-      if (ex.requestDone) this.emit(ex);
+      if (ex.status === 101 && isH2cUpgrade(ex)) {
+        // Not an answer: the answer comes on HTTP/2 stream 1.
+        ex.status = 0;
+        ex.responseHeaders = [];
+        this.upgrade = { request: toTransaction(ex), rest: null };
+      } else if (ex.requestDone) this.emit(ex);
     }
     if (this.tunnelAfterResponse) {
       // 101 or CONNECT 2xx: the rest of the connection is not HTTP/1.

@@ -114,6 +114,12 @@ export class MessageReader {
     this.maxStartLine = limits.maxTargetLength + START_LINE_SLACK;
   }
 
+  /**
+   * What followed the message that ended HTTP/1 (a 101 response) in the
+   * chunk last pushed: the start of the protocol it switched to.
+   */
+  tunnelled: Chunk | null = null;
+
   /** Bytes held for a head split across chunks. */
   get bufferedBytes(): number {
     return this.acc.length;
@@ -125,6 +131,8 @@ export class MessageReader {
     const captured = Math.min(data.length, total);
     this.tsFirst = chunk.tsFirst;
     this.tsLast = chunk.tsLast;
+    this.tunnelled = null;
+    const wasDone = this.state === DONE;
     let pos = 0;
     while (pos < total) {
       switch (this.state) {
@@ -149,6 +157,7 @@ export class MessageReader {
           pos = total;
           break;
         default:
+          if (!wasDone) this.tunnelled = { data: data.subarray(pos, Math.max(pos, captured)), length: total - pos, tsFirst: chunk.tsFirst, tsLast: chunk.tsLast };
           return;
       }
     }

@@ -2,12 +2,14 @@
  * Real TLS peers for the integration tests, one per TLS library a traced
  * process may use: nginx, Python and openssl s_server (the system libssl),
  * gnutls-serv and wget (libgnutls), Node (its own OpenSSL, linked into the
- * node binary). All share one self-signed certificate for localhost,
- * 127.0.0.1 and ::1, and clients trust it as their CA, so nothing runs with
- * verification off. Servers listen on loopback and are stopped by the caller.
+ * node binary), OpenSSL 1.1.1's own s_client (libssl.so.1.1, built from
+ * source by scripts/peers/openssl-1.1.sh). All share one self-signed
+ * certificate for localhost, 127.0.0.1 and ::1, and clients trust it as
+ * their CA, so nothing runs with verification off. Servers listen on
+ * loopback and are stopped by the caller.
  */
 import { execFileSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listening, nodeClient, startNginx, stopper, webRoot, type CurlResult, type NodeClientResult, type Peer } from './peers.js';
@@ -126,7 +128,7 @@ export async function startGnutlsServer(port: number): Promise<Peer> {
 }
 
 /** Runs a tied child to completion, collecting its stdout. */
-function collect(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
+export function collect(cmd: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
   const child = spawnTied(cmd, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
@@ -179,4 +181,67 @@ export async function wgetFetch(urls: string[], extra: string[] = [], env: NodeJ
   const { cert } = makeCertificate();
   const { pid, code } = await collect('wget', ['--no-config', '-q', '-O', '/dev/null', `--ca-certificate=${cert}`, ...extra, ...urls], env);
   return { pid, exitCode: code };
+}
+
+/**
+ * OpenSSL 1.1.1 (libssl.so.1.1, which Debian 12 no longer ships), as
+ * scripts/peers/openssl-1.1.sh built it (scripts/setup.sh --test does):
+ * the directory holding lib/ and bin/openssl.
+ */
+export function openssl11Dir(): string {
+  try {
+    const out = execFileSync('bash', [join(ROOT, 'scripts/peers/openssl-1.1.sh'), '--check'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    return out.trim().split('\n').pop()!;
+  } catch {
+    throw new Error('OpenSSL 1.1 is not built: run scripts/setup.sh --test (or bash scripts/peers/openssl-1.1.sh)');
+  }
+}
+
+/**
+ * One HTTP/1.1 request, `Connection: close`, through OpenSSL 1.1.1's own
+ * `openssl s_client` (SSL_write and SSL_read on libssl.so.1.1, found through
+ * LD_LIBRARY_PATH), trusting and verifying the test certificate.
+ * `beforeRequest` runs once the process has libssl.so.1.1 mapped (its path
+ * as /proc/PID/maps shows it) and before a byte of the request is written.
+ * Resolves when the server has closed the connection and s_client has exited.
+ */
+export async function openssl11Request(
+  port: number,
+  path: string,
+  beforeRequest?: (pid: number, libssl: string) => Promise<void>,
+): Promise<{ pid: number; libssl: string; response: string }> {
+  const dir = openssl11Dir();
+  const libssl = realpathSync(join(dir, 'lib/libssl.so.1.1'));
+  const { cert } = makeCertificate();
+  const child = spawnTied(
+    join(dir, 'bin/openssl'),
+    // -quiet: no session details on stdout, and stdin's end does not end the connection.
+    ['s_client', '-quiet', '-connect', `127.0.0.1:${port}`, '-CAfile', cert, '-verify_return_error', '-verify_ip', '127.0.0.1'],
+    { env: { ...process.env, LD_LIBRARY_PATH: join(dir, 'lib') }, stdio: ['pipe', 'pipe', 'pipe'] },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void closed.then((c) => (exitCode = c));
+  try {
+    const pid = child.pid!;
+    await waitFor(() => {
+      if (exitCode !== undefined) throw new Error(`openssl 1.1 s_client exited ${exitCode} before its request: ${stderr.trim()}`);
+      try {
+        return readFileSync(`/proc/${pid}/maps`, 'latin1').split('\n').some((l) => l.endsWith(` ${libssl}`));
+      } catch {
+        return false;
+      }
+    }, `openssl 1.1 s_client to map ${libssl}`);
+    await beforeRequest?.(pid, libssl);
+    child.stdin!.end(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    await waitFor(() => exitCode !== undefined, 'openssl 1.1 s_client to exit after the response');
+    if (exitCode !== 0) throw new Error(`openssl 1.1 s_client exited ${exitCode}: ${stderr.trim()}`);
+    return { pid, libssl, response: stdout };
+  } finally {
+    if (exitCode === undefined) child.kill('SIGKILL');
+  }
 }

@@ -1,7 +1,7 @@
 /**
  * HTTPS without keys: real TLS peers traced by the real `sonde run`, their
- * plaintext taken from uprobes on the TLS library each one uses (libssl,
- * libgnutls, node's built-in OpenSSL) and tied to the TCP connection under
+ * plaintext taken from uprobes on the TLS library each one uses (libssl 3
+ * and 1.1, libgnutls, node's built-in OpenSSL) and tied to the TCP connection under
  * it. One span per request, with the peer's addresses and url.scheme https;
  * the ciphertext is never parsed; an untraced process's TLS gives nothing.
  */
@@ -10,12 +10,13 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
-import { configFile, startSonde, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
+import { configFile, startSonde, type LogLine, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
 import {
   childPids,
   httpsCurl,
   makeCertificate,
   nodeHttpsClient,
+  openssl11Request,
   startGnutlsServer,
   startNginxTls,
   startNodeHttpsServer,
@@ -23,6 +24,7 @@ import {
   startPythonHttps,
   wgetFetch,
 } from '../helpers/tls.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 
@@ -46,7 +48,11 @@ beforeAll(async () => {
   const traced = [nginx, python, openssl, node, gnutls].map((p) => p.port).join(',');
   sonde = startSonde([
     '--config',
-    configFile(`discovery:\n  instrument:\n    - open_ports: "${traced}"\n    - exe_path: "*/curl"\n    - exe_path: "*/wget"\n`),
+    configFile(
+      `discovery:\n  instrument:\n    - open_ports: "${traced}"\n    - exe_path: "*/curl"\n    - exe_path: "*/wget"\n` +
+        // OpenSSL 1.1.1's own openssl (scripts/peers/openssl-1.1.sh).
+        `    - exe_path: "*/openssl-1.1.1*/bin/openssl"\n`,
+    ),
   ]);
   await sonde.ready();
 }, 60_000);
@@ -111,6 +117,33 @@ describe('OpenSSL as a shared library (libssl.so.3)', () => {
     for (const [i, s] of spans.entries()) {
       expect(s.attributes['http.response.body.size']).toBe(results[i]!.sizeDownload);
       expect(s.attributes['network.peer.port']).toBe(openssl.port);
+    }
+  });
+});
+
+describe('OpenSSL 1.1 as a shared library (libssl.so.1.1)', () => {
+  it("OpenSSL 1.1.1's openssl s_client to nginx: libssl.so.1.1 mapped and probed, one CLIENT span per request", async () => {
+    const probed = (libssl: string): LogLine | undefined => sonde.logs.find((l) => l.msg === 'TLS library probed' && l['path'] === libssl);
+    // Not the system's library: it is probed when Sonde sees the traced
+    // process map it; the request waits for that (as a long-lived client's would not need to).
+    const whenProbed = async (_pid: number, libssl: string): Promise<void> => {
+      await waitFor(() => probed(libssl), `Sonde to probe ${libssl}`);
+    };
+    for (const path of ['/', '/index.html']) {
+      const { pid, libssl, response } = await openssl11Request(nginx.port, path, whenProbed);
+      expect(libssl).toMatch(/\/libssl\.so\.1\.1$/);
+      expect(response).toMatch(/^HTTP\/1\.1 200 /);
+      const spans = await sonde.waitForSpans(clientSpans(pid, nginx.port), 1);
+      expect(spans).toHaveLength(1);
+      const [span] = spans;
+      expect(span!.name).toBe('GET');
+      // A CLIENT span carries its scheme in url.full (url.scheme is the server's attribute).
+      expect(span!.attributes['url.full']).toBe(`https://127.0.0.1:${nginx.port}${path}`);
+      expect(span!.attributes['http.response.status_code']).toBe(200);
+      expect(span!.attributes['network.peer.port']).toBe(nginx.port);
+      expect(span!.resource['process.executable.path']).toMatch(/\/openssl-1\.1\.1\w*\/bin\/openssl$/);
+      // Every OpenSSL 1.1.1 probe attached: SSL_read, SSL_write and their _ex forms (new in 1.1.1), entry and return, and SSL_free.
+      expect(probed(libssl)!['probes']).toBe(9);
     }
   });
 });

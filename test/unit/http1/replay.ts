@@ -1,5 +1,5 @@
 /**
- * Test helpers: fixtures recorded by test/fixtures/http1/capture.mjs, feeding
+ * Test helpers: fixtures recorded by test/fixtures/http{1,2}/capture.mjs, feeding
  * them to a parser whole, re-split or with shorter captures, and a seeded PRNG.
  */
 import { readFileSync } from 'node:fs';
@@ -21,9 +21,9 @@ interface FixtureEvent {
   readonly end?: boolean;
 }
 
-export interface Fixture {
+export interface Fixture<C = ClientSeen> {
   readonly description: string;
-  readonly client: readonly ClientSeen[];
+  readonly client: readonly C[];
   readonly steps: readonly Step[];
 }
 
@@ -45,9 +45,10 @@ export const FIXTURES = [
   'nginx-pipelined',
 ] as const;
 
-export function loadFixture(name: string): Fixture {
-  const url = new URL(`../../fixtures/http1/${name}.json`, import.meta.url);
-  const raw = JSON.parse(readFileSync(url, 'utf8')) as { description: string; client: ClientSeen[]; events: FixtureEvent[] };
+/** A recording from test/fixtures/<folder>/<name>.json. */
+export function loadFixture<C = ClientSeen>(name: string, folder = 'http1'): Fixture<C> {
+  const url = new URL(`../../fixtures/${folder}/${name}.json`, import.meta.url);
+  const raw = JSON.parse(readFileSync(url, 'utf8')) as { description: string; client: C[]; events: FixtureEvent[] };
   const steps = raw.events.map((e): Step => {
     if (e.end === true) return { kind: 'end', dir: e.dir, ts: e.t };
     const data = new Uint8Array(Buffer.from(e.b64 ?? '', 'base64'));
