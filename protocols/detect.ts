@@ -5,7 +5,7 @@
  * everything else is ignored, and the kernel stops copying it).
  */
 import { CLIENT_PREFACE, DEFAULT_MAX_FRAME_SIZE, FrameType } from './http2/constants.js';
-import { findFrameStart, frameChainAt, readFrameHeader } from './http2/frameHeader.js';
+import { frameChainAt, readFrameHeader } from './http2/frameHeader.js';
 import { requestSideOf } from './http2/peekHeaders.js';
 import { detectHttp1 } from './http1/detect.js';
 
@@ -57,7 +57,7 @@ function matchPreface(bytes: Uint8Array): 'yes' | 'no' | 'more' {
  * from a server), read through the static table and literals only.
  */
 function detectHttp2Midway(bytes: Uint8Array, whole: boolean): Detection | 'no' | 'more' {
-  if (findFrameStart(bytes, 0, bytes.length, whole, DEFAULT_MAX_FRAME_SIZE, 0) !== 0) return 'no';
+  if (!frameChainAt(bytes, 0, bytes.length, whole, DEFAULT_MAX_FRAME_SIZE)) return 'no';
   const side = requestSideOf(bytes);
   if (side === 'request') return { protocol: 'http2', sender: 'client', midway: true };
   if (side === 'response') return { protocol: 'http2', sender: 'server', midway: true };

@@ -39,6 +39,8 @@ export interface FrameReaderStats {
 export class FrameReader {
   /** Largest payload the peer may send; raised when SETTINGS say so. */
   maxFrameSize: number;
+  /** Non-DATA payloads longer than this are counted, not kept. */
+  private readonly maxPayload: number;
   private readonly header = new Uint8Array(FRAME_HEADER_BYTES);
   private headerLen = 0;
   private frame: FrameHeader | null = null;
@@ -65,7 +67,6 @@ export class FrameReader {
     this.maxPayload = opts.maxPayload;
   }
 
-  private readonly maxPayload: number;
 
   /** DATA payload still to come: bytes capture may skip. */
   skippable(): number {

@@ -100,7 +100,7 @@ export class Http2Parser implements ConnectionParser {
   }
 
   /** The server's side closing ends every stream: those with a response are cut short, the rest dropped. */
-  end(direction: FlowDirection, ts: number): void {
+  end(direction: FlowDirection, _ts: number): void {
     if (direction !== 'toClient') return;
     for (const s of this.streams.values()) {
       if (s.responded) {
@@ -109,7 +109,6 @@ export class Http2Parser implements ConnectionParser {
       } else this.mutableStats.droppedStreams++;
     }
     this.streams.clear();
-    void ts;
   }
 
   drain(): ParseOutput {

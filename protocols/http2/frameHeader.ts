@@ -68,27 +68,6 @@ export function plausibleFrameHeader(h: FrameHeader, maxFrameSize: number = DEFA
   }
 }
 
-/**
- * A position in `b[from, to)` where frames start: a plausible header
- * followed by another, or by the end of the bytes when `endIsBoundary` (a
- * write ends where its last frame ends). -1 when there is none. Only
- * positions up to `maxScan` past `from` are tried.
- */
-export function findFrameStart(
-  b: Uint8Array,
-  from: number,
-  to: number,
-  endIsBoundary: boolean,
-  maxFrameSize: number,
-  maxScan: number,
-): number {
-  const last = Math.min(to - FRAME_HEADER_BYTES, from + maxScan);
-  for (let p = from; p <= last; p++) {
-    if (frameChainAt(b, p, to, endIsBoundary, maxFrameSize)) return p;
-  }
-  return -1;
-}
-
 /** Two plausible headers in a row (or one that ends exactly at a known boundary). */
 export function frameChainAt(b: Uint8Array, p: number, to: number, endIsBoundary: boolean, maxFrameSize: number): boolean {
   if (p + FRAME_HEADER_BYTES > to) return false;

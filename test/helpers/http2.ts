@@ -10,7 +10,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { grpcPeerPaths, startAnnounced } from './grpc.js';
-import { listening, stopper, webRoot, type CurlResult, type Peer } from './peers.js';
+import { curlResults, listening, stopper, webRoot, type CurlResult, type Peer } from './peers.js';
 import { spawnTied } from './tied.js';
 import { collect, makeCertificate } from './tls.js';
 
@@ -165,20 +165,6 @@ export async function curlHttp2(
   const outputs = list.flatMap((u) => ['-o', '/dev/null', u]);
   const { pid, code, stdout, stderr } = await collect('curl', ['-sS', ...mode, ...ca, '-w', '%{json}\\n', ...(opts.extra ?? []), ...outputs], opts.env ?? {});
   if (code !== 0) throw new Error(`curl exited ${code}: ${stderr.trim()}`);
-  const results = stdout
-    .trim()
-    .split('\n')
-    .map((line): Http2CurlResult => {
-      const j = JSON.parse(line) as Record<string, string | number>;
-      return {
-        url: String(j.url_effective),
-        status: Number(j.http_code),
-        localPort: Number(j.local_port),
-        localIp: String(j.local_ip),
-        timeTotal: Number(j.time_total),
-        sizeDownload: Number(j.size_download),
-        httpVersion: String(j.http_version),
-      };
-    });
+  const results = curlResults(stdout);
   return { pid, results };
 }

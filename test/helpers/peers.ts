@@ -130,6 +130,11 @@ export interface CurlResult {
 export async function curl(urls: string[], extra: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<CurlResult[]> {
   const outputs = urls.flatMap((u) => ['-o', '/dev/null', u]);
   const { stdout } = await run('curl', ['-s', '-w', '%{json}\\n', ...extra, ...outputs], { env: { ...process.env, ...env } });
+  return curlResults(stdout);
+}
+
+/** curl's `-w '%{json}'` output, a line per URL: one result each, with the HTTP version it spoke. */
+export function curlResults(stdout: string): Array<CurlResult & { readonly httpVersion: string }> {
   return stdout
     .trim()
     .split('\n')
@@ -142,6 +147,7 @@ export async function curl(urls: string[], extra: string[] = [], env: NodeJS.Pro
         localIp: String(j.local_ip),
         timeTotal: Number(j.time_total),
         sizeDownload: Number(j.size_download),
+        httpVersion: String(j.http_version),
       };
     });
 }

@@ -12,7 +12,7 @@ import { execFileSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { listening, nodeClient, startNginx, stopper, webRoot, type CurlResult, type NodeClientResult, type Peer } from './peers.js';
+import { curlResults, listening, nodeClient, startNginx, stopper, webRoot, type CurlResult, type NodeClientResult, type Peer } from './peers.js';
 import { ROOT } from './sonde.js';
 import { spawnTied } from './tied.js';
 import { waitFor } from './wait.js';
@@ -150,20 +150,7 @@ export async function httpsCurl(urls: string[], extra: string[] = [], env: NodeJ
   const outputs = urls.flatMap((u) => ['-o', '/dev/null', u]);
   const { pid, code, stdout, stderr } = await collect('curl', ['-sS', '--http1.1', '--cacert', cert, '-w', '%{json}\\n', ...extra, ...outputs], env);
   if (code !== 0) throw new Error(`curl exited ${code}: ${stderr.trim()}`);
-  const results = stdout
-    .trim()
-    .split('\n')
-    .map((line): CurlResult => {
-      const j = JSON.parse(line) as Record<string, string | number>;
-      return {
-        url: String(j.url_effective),
-        status: Number(j.http_code),
-        localPort: Number(j.local_port),
-        localIp: String(j.local_ip),
-        timeTotal: Number(j.time_total),
-        sizeDownload: Number(j.size_download),
-      };
-    });
+  const results = curlResults(stdout);
   return { pid, results };
 }
 
