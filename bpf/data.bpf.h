@@ -5,8 +5,6 @@
 
 #include "emit.bpf.h"
 
-#define DATA_HDR_SIZE (__builtin_offsetof(struct sonde_data_event, data))
-
 /* What every chunk of one call shares. Lives on the caller's stack. */
 struct data_meta {
 	__u64 sk;
@@ -15,6 +13,7 @@ struct data_meta {
 	__u64 tls;      /* TLS records: the session */
 	__u32 skip_to;  /* sequence number before which bytes are not copied... */
 	bool skipping;  /* ...when set */
+	bool whole;     /* long calls go out in capture-size records (conn_info.whole) */
 	__u8 direction;
 	__u8 role;
 	__u8 source;
@@ -24,36 +23,6 @@ struct data_meta {
 /* Room kept after the head for a short second iovec (headers, then a small
  * body: one record instead of two). */
 #define SONDE_TAIL 128
-
-/*
- * Reserve a record big enough for `cap` payload bytes (plus T of room for
- * a tail). Sizes come in a few classes so small chunks use little ring
- * space, and the verifier sees a constant size for each reservation. The
- * payload is copied straight into the ring: no per-CPU scratch, which a
- * preemptible program could clobber.
- */
-#define EMIT_IN_CLASS(N, T)                                                        \
-	if (cap <= (N)) {                                                          \
-		ev = bpf_ringbuf_reserve(&events, DATA_HDR_SIZE + (N) + (T), 0);   \
-		if (!ev)                                                           \
-			goto lost;                                                 \
-		barrier_var(cap); /* keep the bound check for the verifier */      \
-		if (cap > (N))                                                     \
-			cap = (N);                                                 \
-		if (cap && bpf_probe_read_user(ev->data, cap, buf + skip)) {      \
-			cap = 0;                                                   \
-			flags |= SONDE_DATA_READ_FAILED;                           \
-		}                                                                  \
-		if ((T) && tail_cap && cap == len) {                               \
-			barrier_var(tail_cap);                                     \
-			if (tail_cap > (T))                                        \
-				tail_cap = (T);                                    \
-			if (bpf_probe_read_user(ev->data + cap, tail_cap, tail))   \
-				tail_cap = 0;                                      \
-			cap += tail_cap;                                           \
-		}                                                                  \
-		goto fill;                                                         \
-	}
 
 /* One record's worth of bytes: `len` at `buf` (NULL: not in user memory),
  * starting at sequence number `seq`, then `tail_len` more at `tail` (a
@@ -66,64 +35,136 @@ struct chunk {
 	__u32 seq;
 };
 
-static __noinline int emit_data(const struct data_meta *m, const struct chunk *k)
+/*
+ * Write one data record (data.bpf.c); -1 when the ring buffer is full
+ * (counted). A global function: the verifier checks it once, not once per
+ * call site, so a call may become many records (iovecs, windows of a long
+ * call) within the instruction budget.
+ */
+int emit_data(const struct data_meta *m, const struct chunk *k);
+
+/*
+ * Where a walk over one call's bytes stands, for a connection copied whole:
+ * its pieces (iovecs, or the one buffer) are gathered into as few records
+ * as they fit, so a write of hundreds of small frames is a few records.
+ */
+struct gather {
+	const void *iov;  /* iovec array; unused when iovcnt is 0 */
+	const void *at;   /* next byte of the current piece */
+	__u32 iovcnt;     /* 0: the call had one buffer, already the current piece */
+	__u32 next;       /* next iovec to read */
+	__u32 left;       /* bytes of the current piece not yet in a record */
+	__u32 done;       /* bytes of the call already in records */
+	__u32 total;
+	__u32 seq;        /* of the call's first byte */
+	bool kernel_iov;  /* the iovec array is the kernel's copy */
+	__u8 pad[7];
+};
+
+/* One record gathered from where `g` stands, which it moves on (data.bpf.c):
+ * 0; 1 when nothing more can be read; -1 when the ring buffer is full (counted). */
+int emit_gathered(const struct data_meta *m, struct gather *g);
+
+static __always_inline long read_iovec(struct iovec *v, const struct iovec *iov, bool kernel_iov)
 {
-	const void *buf = k->buf, *tail = k->tail;
-	__u32 len = k->len, tail_len = k->tail_len, seq = k->seq;
-	struct sonde_data_event *ev;
-	/* Body bytes userspace will skip are not copied: start at the next message. */
-	__s32 ahead = (__s32)(m->skip_to - seq);
-	__u32 skip = m->skipping && ahead > 0 ? ((__u32)ahead < len ? (__u32)ahead : len) : 0;
-	/* 64-bit on purpose: a 32-bit copy lets clang check one register and
-	 * pass another to the helper, and the verifier loses the bound. */
-	__u64 cap = len - skip < sonde_cfg.capture_size ? len - skip : sonde_cfg.capture_size;
-	__u64 tail_cap = tail && len + tail_len <= sonde_cfg.capture_size ? tail_len : 0;
-	__u8 flags = m->flags;
-	struct sonde_counters *c;
-	__u32 total = len + tail_len;
+	return kernel_iov ? bpf_probe_read_kernel(v, sizeof(*v), iov) : bpf_probe_read_user(v, sizeof(*v), iov);
+}
 
-	if (!buf)
-		cap = 0;
-	if (tail_cap) {
-		EMIT_IN_CLASS(128, SONDE_TAIL)
-		EMIT_IN_CLASS(512, SONDE_TAIL)
+/* A connection copied whole: every byte of the call, gathered. */
+static __always_inline void emit_whole(const struct data_meta *m, const void *iov, __u32 iovcnt,
+				       __u32 total, __u32 seq, bool kernel_iov)
+{
+	struct gather g = {
+		.iov = iov,
+		.at = iovcnt ? NULL : iov,
+		.iovcnt = iovcnt,
+		.left = iovcnt ? 0 : total,
+		.total = total,
+		.seq = seq,
+		.kernel_iov = kernel_iov,
+	};
+	struct chunk k = {};
+
+	int r;
+
+	for (int i = 0; i < SONDE_MAX_RECORDS && g.done < g.total; i++) {
+		r = emit_gathered(m, &g);
+		if (r < 0)
+			return;
+		if (r > 0)
+			break;
 	}
-	tail_cap = 0;
-	EMIT_IN_CLASS(128, 0)
-	EMIT_IN_CLASS(512, 0)
-	EMIT_IN_CLASS(2048, 0)
-	EMIT_IN_CLASS(8192, 0)
-	EMIT_IN_CLASS(SONDE_MAX_CAPTURE, 0)
-	return 0;
-
-fill:
-	fill_header(&ev->hdr, SONDE_EV_DATA, m->ts);
-	ev->sock = m->sk;
-	ev->tls = m->tls;
-	ev->ts_end = m->ts_end;
-	ev->seq = seq;
-	ev->len = total;
-	ev->captured = cap;
-	ev->offset = skip;
-	ev->direction = m->direction;
-	ev->role = m->role;
-	ev->source = m->source;
-	ev->flags = flags;
-	/* A long read may hold a message head announcing a long body: wake
-	 * userspace now, so its hint lands before the read that ends the body.
-	 * Reads wholly inside a skipped body wake nobody. */
-	bpf_ringbuf_submit(ev, total > sonde_cfg.capture_size && skip < len ? BPF_RB_FORCE_WAKEUP : rb_flags());
-	c = counters_here();
-	if (c) {
-		c->n[SONDE_CNT_DATA_RECORDS]++;
-		c->n[SONDE_CNT_DATA_BYTES] += total;
-		c->n[SONDE_CNT_CAPTURED_BYTES] += cap;
+	if (g.done < g.total) {
+		k.len = g.total - g.done;
+		k.seq = g.seq + g.done;
+		emit_data(m, &k);
 	}
-	return 0;
+}
 
-lost:
-	count(SONDE_CNT_DROP_DATA, 1);
-	return 0;
+/*
+ * The bytes of one call as data records. On a connection copied whole,
+ * gathered (emit_whole). Otherwise two iovecs where the second is short
+ * (headers, then a small body) make one record; else one record per
+ * iovec, so each keeps its own true length and the start of each is
+ * copied. Past SONDE_MAX_RECORDS records the rest goes out as one
+ * length-only record. `iov`: an iovec array of `iovcnt` (the kernel's copy
+ * when `kernel_iov`), or when iovcnt is 0 a single buffer.
+ */
+static __always_inline void emit_call(const struct data_meta *m, const void *iov, __u32 iovcnt,
+				      __u32 total, __u32 seq, bool kernel_iov)
+{
+	const struct iovec *vec = iov;
+	__u32 done = 0, left = total, next = 0;
+	const void *at = iov;
+	struct chunk k = {};
+	struct iovec v, w;
+
+	if (m->whole) {
+		emit_whole(m, iov, iovcnt, total, seq, kernel_iov);
+		return;
+	}
+	if (iovcnt == 2 && !m->skipping && !read_iovec(&v, &vec[0], kernel_iov) &&
+	    !read_iovec(&w, &vec[1], kernel_iov) && v.iov_len < total && total - v.iov_len <= SONDE_TAIL) {
+		k.buf = v.iov_base;
+		k.len = v.iov_len;
+		k.tail = w.iov_base;
+		k.tail_len = total - v.iov_len;
+		k.seq = seq;
+		emit_data(m, &k);
+		return;
+	}
+	if (iovcnt)
+		left = 0;
+	for (int i = 0; i < SONDE_MAX_RECORDS && done < total; i++) {
+		if (left == 0) {
+			/* The next iovec; a short call may stop inside any of them.
+			 * `next` is only ever compared with iovcnt, never with a
+			 * constant, so the verifier need not track its value:
+			 * paths that differ only in it are checked once. */
+			if (next >= iovcnt || read_iovec(&v, &vec[next], kernel_iov))
+				break;
+			next++;
+			at = v.iov_base;
+			left = v.iov_len < total - done ? v.iov_len : total - done;
+			if (left == 0)
+				continue;
+		}
+		k.buf = at;
+		k.len = left;
+		k.seq = seq + done;
+		/* Testing the result also keeps the call from falling straight
+		 * through to the loop's head, which 6.1's verifier rejects. */
+		if (emit_data(m, &k))
+			return;
+		done += left;
+		left = 0;
+	}
+	if (done < total) {
+		k.buf = NULL;
+		k.len = total - done;
+		k.seq = seq + done;
+		emit_data(m, &k);
+	}
 }
 
 #endif /* __SONDE_DATA_BPF_H */

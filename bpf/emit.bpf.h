@@ -114,23 +114,26 @@ static __always_inline void conn_new(__u64 skp, __u8 role, bool announced)
  * unknown: accepted, or opened before Sonde), and announced with its
  * addresses before its first data record. A socket already in conns is
  * TCP by construction; others are checked first. NULL: not TCP, or the
- * map is full.
+ * map is full. *first: this is the socket's first data call we see.
  */
-static __always_inline struct sonde_conn_info *conn_get(struct sock *sk)
+static __always_inline struct sonde_conn_info *conn_get(struct sock *sk, bool *first)
 {
 	__u64 skp = (__u64)sk;
 	struct sonde_conn_info *ci = bpf_map_lookup_elem(&conns, &skp);
 
+	*first = false;
 	if (!ci) {
 		if (!sk_is_tcp(sk))
 			return NULL;
 		conn_new(skp, SONDE_ROLE_UNKNOWN, true);
 		emit_conn_open(sk, SONDE_ROLE_UNKNOWN);
+		*first = true;
 		return bpf_map_lookup_elem(&conns, &skp);
 	}
 	if (!ci->announced) {
 		ci->announced = 1;
 		emit_conn_open(sk, ci->role);
+		*first = true;
 	}
 	return ci;
 }

@@ -23,72 +23,20 @@ struct io_call {
 	bool kernel_iov;   /* the iovec array is the kernel's copy (an iov_iter's) */
 };
 
-static __always_inline long read_iovec(struct iovec *v, const struct iovec *iov, bool kernel_iov)
-{
-	return kernel_iov ? bpf_probe_read_kernel(v, sizeof(*v), iov) : bpf_probe_read_user(v, sizeof(*v), iov);
-}
-
-/*
- * The iovecs of one call. Two of them where the second is short (headers,
- * then a small body) make one record; otherwise one record per iovec, so
- * each keeps its own true length, and what lies beyond SONDE_MAX_IOV
- * iovecs goes out as one length-only record. `kernel_iov`: the array is
- * the kernel's copy (an iov_iter's), not the user's.
- */
-static __always_inline void emit_iov(const struct data_meta *m, const struct iovec *iov,
-				     __u32 iovcnt, __u32 total, __u32 seq, bool kernel_iov)
-{
-	__u32 remaining = total;
-	struct chunk k = {};
-	struct iovec v, w;
-	__u32 n;
-
-	if (iovcnt == 2 && !m->skipping && !read_iovec(&v, &iov[0], kernel_iov) &&
-	    !read_iovec(&w, &iov[1], kernel_iov) && v.iov_len < total && total - v.iov_len <= SONDE_TAIL) {
-		k.buf = v.iov_base;
-		k.len = v.iov_len;
-		k.tail = w.iov_base;
-		k.tail_len = total - v.iov_len;
-		k.seq = seq;
-		emit_data(m, &k);
-		return;
-	}
-	for (int i = 0; i < SONDE_MAX_IOV; i++) {
-		if (i >= iovcnt || remaining == 0)
-			break;
-		if (read_iovec(&v, &iov[i], kernel_iov))
-			break;
-		n = v.iov_len < remaining ? v.iov_len : remaining;
-		if (n == 0)
-			continue;
-		k.buf = v.iov_base;
-		k.len = n;
-		k.seq = seq + (total - remaining);
-		emit_data(m, &k);
-		remaining -= n;
-	}
-	if (remaining) {
-		k.buf = NULL;
-		k.len = remaining;
-		k.seq = seq + (total - remaining);
-		emit_data(m, &k);
-	}
-}
-
-/* The first bytes a send wrote (through its first iovec if it has them). */
-static __always_inline bool send_head(const struct io_call *c, __u8 head[3])
+/* The first `n` bytes a call moved (through its first iovec if it has them). */
+static __always_inline bool call_head(const struct io_call *c, __u8 *head, __u32 n)
 {
 	const void *buf = c->buf;
 	struct iovec v;
 
-	if (!buf || c->ret < 3)
+	if (!buf || c->ret < n)
 		return false;
 	if (c->iovcnt) {
-		if (read_iovec(&v, buf, c->kernel_iov) || v.iov_len < 3)
+		if (read_iovec(&v, buf, c->kernel_iov) || v.iov_len < n)
 			return false;
 		buf = v.iov_base;
 	}
-	return bpf_probe_read_user(head, 3, buf) == 0;
+	return bpf_probe_read_user(head, n, buf) == 0;
 }
 
 /* Does a send start with a TLS record header? Guards the memory-BIO tie,
@@ -97,7 +45,7 @@ static __always_inline bool looks_like_tls(const struct io_call *c)
 {
 	__u8 h[3];
 
-	return send_head(c, h) && h[0] >= TLS_CT_MIN && h[0] <= TLS_CT_MAX && h[1] == TLS_MAJOR && h[2] <= 4;
+	return call_head(c, h, sizeof(h)) && h[0] >= TLS_CT_MIN && h[0] <= TLS_CT_MAX && h[1] == TLS_MAJOR && h[2] <= 4;
 }
 
 /*
@@ -136,10 +84,31 @@ static __always_inline bool tls_ciphertext(const struct io_call *c, struct sonde
 	return ci->tls;
 }
 
+/*
+ * Does a connection's first call start HTTP/2: the client preface (a
+ * client's first send, a server's first receive), or a SETTINGS frame on
+ * stream 0 (a server that speaks first)? Then the connection is copied
+ * whole from the start, before userspace could say so: the next call may
+ * already carry many streams' frames.
+ */
+static __always_inline bool http2_start(const struct io_call *c)
+{
+	__u8 h[9];
+
+	if (!call_head(c, h, sizeof(h)))
+		return false;
+	if (h[0] == 'P' && h[1] == 'R' && h[2] == 'I' && h[3] == ' ')
+		return true;
+	/* Length (24 bits, a multiple of 6), type 4, no flags, stream 0. */
+	return c->is_send && h[3] == 0x04 && h[4] == 0 && !(h[5] | h[6] | h[7] | h[8]) &&
+	       ((h[0] << 16) | (h[1] << 8) | h[2]) % 6 == 0;
+}
+
 /* A completed send or receive: the shared tail of every data path. */
 static __always_inline void emit_io(const struct io_call *c)
 {
-	struct sonde_conn_info *ci = conn_get(c->sk);
+	bool first;
+	struct sonde_conn_info *ci = conn_get(c->sk, &first);
 	struct data_meta m = {};
 	struct chunk k = {};
 	__u64 now = bpf_ktime_get_ns();
@@ -159,6 +128,8 @@ static __always_inline void emit_io(const struct io_call *c)
 		count(SONDE_CNT_IGNORED_CONN, 1);
 		return;
 	}
+	if (first && !ci->whole && http2_start(c))
+		ci->whole = 1;
 	if (ci->skipping[dir & 1] && !ci->tls) {
 		m.skip_to = ci->skip_seq[dir & 1];
 		m.skipping = true;
@@ -169,17 +140,13 @@ static __always_inline void emit_io(const struct io_call *c)
 	m.direction = dir;
 	m.role = ci->role;
 	m.source = c->source;
+	m.whole = ci->whole;
 	if (c->ret == 0) {
 		m.flags = SONDE_DATA_EOF;
 		k.seq = seq;
 		emit_data(&m, &k);
-	} else if (c->iovcnt) {
-		emit_iov(&m, c->buf, c->iovcnt, c->ret, seq, c->kernel_iov);
 	} else {
-		k.buf = c->buf;
-		k.len = c->ret;
-		k.seq = seq;
-		emit_data(&m, &k);
+		emit_call(&m, c->buf, c->iovcnt, c->ret, seq, c->kernel_iov);
 	}
 }
 

@@ -11,8 +11,10 @@
 
 /* Largest number of payload bytes one data record can carry. */
 #define SONDE_MAX_CAPTURE 16384
-/* How many iovecs of one readv/writev/sendmsg/recvmsg are captured one by one. */
-#define SONDE_MAX_IOV 8
+/* Most data records one send or receive becomes (one per iovec, or per
+ * capture-size window on a connection copied whole); the rest of the call
+ * goes out as one length-only record. */
+#define SONDE_MAX_RECORDS 64
 /* How much of an exec'd image's file name and environment its record carries. */
 #define SONDE_EXEC_FILENAME_MAX 256
 #define SONDE_EXEC_ENV_MAX 16384
@@ -190,7 +192,8 @@ struct sonde_exec_event {
 };
 
 /* Per-socket state in the kernel (map conns). The kernel writes role,
- * announced and tls; userspace rewrites the whole entry to set ignored, or
+ * announced and tls, and whole when a connection opens with the HTTP/2
+ * preface; userspace rewrites the whole entry to set ignored, or
  * a skip: in direction d, the bytes before sequence number skip_seq[d]
  * are body the parser will only count, so copying starts at the next
  * message. On a TLS connection the skip and tls_ignored apply to the
@@ -202,7 +205,7 @@ struct sonde_conn_info {
 	__u8 skipping[2];  /* skip_seq[d] is set */
 	__u8 tls;          /* a TLS session runs over it: its bytes are ciphertext */
 	__u8 tls_ignored;  /* stop copying its plaintext too */
-	__u8 pad;
+	__u8 whole;        /* copy long calls whole, in capture-size records (HTTP/2: one call carries frames of many streams) */
 	__u32 skip_seq[2];
 };
 

@@ -42,7 +42,7 @@ static __always_inline int tls_enter(const void *ssl, const void *buf, const voi
 	return 0;
 }
 
-/* One record of plaintext, positioned in its session's stream. */
+/* Plaintext records of one call, positioned in its session's stream. */
 static __always_inline void emit_tls_data(struct sonde_tls_session *s, __u64 ssl, __u8 dir,
 					  __u64 buf, __u32 len, __u64 ts_enter)
 {
@@ -70,9 +70,12 @@ static __always_inline void emit_tls_data(struct sonde_tls_session *s, __u64 ssl
 	m.direction = dir;
 	m.role = ci ? ci->role : SONDE_ROLE_UNKNOWN;
 	m.source = SONDE_SRC_TLS;
-	m.flags = len ? 0 : SONDE_DATA_EOF;
-	k.buf = len ? (const void *)buf : NULL;
-	k.len = len;
+	m.whole = ci && ci->whole;
+	if (len) {
+		emit_call(&m, (const void *)buf, 0, len, k.seq, false);
+		return;
+	}
+	m.flags = SONDE_DATA_EOF;
 	emit_data(&m, &k);
 }
 
@@ -84,7 +87,7 @@ static __always_inline int tls_leave(long n, bool ex)
 	struct sonde_tls_session *s;
 	struct sonde_conn_info *ci;
 	__u64 ssl, last_recv;
-	bool fresh;
+	bool fresh, first;
 	__u8 op;
 
 	if (!t || !t->ssl)
@@ -113,7 +116,7 @@ static __always_inline int tls_leave(long n, bool ex)
 		/* Memory BIO (Node.js): a read's ciphertext came in just before,
 		 * on this thread; a write's goes out just after. */
 		if (op == SONDE_TLS_RECV && fresh && last_recv) {
-			ci = conn_get((struct sock *)last_recv);
+			ci = conn_get((struct sock *)last_recv, &first);
 			if (ci)
 				tls_tie(s, ssl, last_recv, ci);
 		} else if (op == SONDE_TLS_SEND) {

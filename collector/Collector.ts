@@ -61,8 +61,7 @@ export class Collector {
     );
     const kernel: KernelControl = {
       ignoreConnection: (sock, role, tls) => this.capture?.ignoreConnection(sock, role, tls),
-      setCaptureFrom: (sock, role, e, i, tls) => this.capture?.setCaptureFrom(sock, role, e, i, tls),
-      followTls: (sock, role) => this.capture?.followTls(sock, role),
+      setCapture: (entry) => this.capture?.setCapture(entry),
       setVerdict: (pid, v) => this.capture?.setVerdict(pid, v) ?? null,
       clearVerdict: (pid) => this.capture?.clearVerdict(pid),
       probeLibraries: (pid) => this.tls?.scan(pid),

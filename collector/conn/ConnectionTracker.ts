@@ -63,20 +63,19 @@ export interface IgnoreRequest {
   readonly tls: boolean;
 }
 
-/** A socket found to carry a TLS session: the kernel follows its plaintext. */
-export interface TlsFollow {
+/**
+ * How the kernel should copy a socket from now on: its entry in the
+ * kernel's conns map, which userspace rewrites whole.
+ */
+export interface CaptureEntry {
   readonly sock: bigint;
   readonly role: RoleValue;
-}
-
-/** Where the kernel may start copying each direction of a socket again. */
-export interface CaptureHint {
-  readonly sock: bigint;
-  readonly role: RoleValue;
-  /** Stream positions, by kernel direction (egress, ingress); null: copy everything. */
-  readonly from: readonly [number | null, number | null];
-  /** Positions in the TLS plaintext stream, not TCP sequence numbers. */
+  /** A TLS session runs over it: its plaintext is followed, and positions are the plaintext's. */
   readonly tls: boolean;
+  /** Copy long calls whole (HTTP/2: one call carries frames of many streams). */
+  readonly whole: boolean;
+  /** Stream positions, by kernel direction (egress, ingress), before which bytes are not copied; null: copy everything. */
+  readonly from: readonly [number | null, number | null];
 }
 
 export interface TrackerOutput {
@@ -84,9 +83,8 @@ export interface TrackerOutput {
   readonly errors: Array<ParseError & { protocol: string }>;
   /** Connections the kernel may stop copying. */
   readonly ignore: IgnoreRequest[];
-  /** Bodies the kernel need not copy. */
-  readonly hints: CaptureHint[];
-  readonly tlsFollow: TlsFollow[];
+  /** Connections the kernel should copy differently: TLS found, HTTP/2 found, bodies it need not copy. */
+  readonly capture: CaptureEntry[];
 }
 
 export interface TrackerStats {
@@ -153,7 +151,7 @@ const toServer = (role: RoleValue, direction: number): FlowDirection =>
 
 export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
-  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], hints: [], tlsFollow: [] };
+  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [] };
   /** By `${pid}:${session}`. */
   private readonly untied = new Map<string, Untied>();
   /** TLS sessions seen, by process: the kernel's entries to drop when it exits. */
@@ -274,7 +272,18 @@ export class ConnectionTracker {
     conn.next = [-1, -1];
     conn.from = [null, null];
     this.stats.tlsConnections++;
-    this.out.tlsFollow.push({ sock: conn.sock, role: conn.role });
+    this.recapture(conn);
+  }
+
+  /** Tell the kernel how to copy the connection now. */
+  private recapture(conn: Connection): void {
+    this.out.capture.push({
+      sock: conn.sock,
+      role: conn.role,
+      tls: conn.tls,
+      whole: conn.protocol === 'http2',
+      from: [conn.from[0] ?? null, conn.from[1] ?? null],
+    });
   }
 
   private connOf(ev: DataEvent): Connection {
@@ -334,6 +343,7 @@ export class ConnectionTracker {
     const h2 = new Http2Parser({ upgradedRequest: up.request });
     conn.parser = h2;
     conn.protocol = 'http2';
+    this.recapture(conn);
     if (up.rest !== null) h2.push('toClient', up.rest);
   }
 
@@ -347,7 +357,7 @@ export class ConnectionTracker {
     const last = conn.from[dir];
     if (last !== null && last !== undefined && seqDistance(last, from) <= 0) return;
     conn.from[dir] = from;
-    this.out.hints.push({ sock: conn.sock, role: conn.role, from: [conn.from[0] ?? null, conn.from[1] ?? null], tls: conn.tls });
+    this.recapture(conn);
   }
 
   onState(ev: ConnStateEvent): void {
@@ -369,7 +379,7 @@ export class ConnectionTracker {
   /** Take the transactions, errors and ignore requests gathered since the last call. */
   drain(): TrackerOutput {
     const out = this.out;
-    this.out = { transactions: [], errors: [], ignore: [], hints: [], tlsFollow: [] };
+    this.out = { transactions: [], errors: [], ignore: [], capture: [] };
     return out;
   }
 
@@ -457,6 +467,8 @@ export class ConnectionTracker {
       const parser = verdict.protocol === 'http1' ? new Http1Parser() : new Http2Parser({ midway: verdict.midway });
       conn.protocol = verdict.protocol;
       conn.parser = parser;
+      // Frames of many streams share long calls: the kernel copies them whole.
+      if (verdict.protocol === 'http2') this.recapture(conn);
       if (held && held.direction !== direction) parser.push(toServer(conn.role, held.direction), held.chunk);
       return chunk;
     }

@@ -36,13 +36,23 @@ export function objectFor(choice: ModeChoice): string {
   return choice.socketLookup === 'fd-table' ? 'sonde-syscalls.bpf.o' : 'sonde-socket.bpf.o';
 }
 
+/** How a socket is to be copied, as userspace decides it (collector/conn CaptureEntry). */
+export interface ConnCapture {
+  readonly sock: bigint;
+  readonly role: number;
+  readonly tls: boolean;
+  readonly whole: boolean;
+  readonly from: readonly [number | null, number | null];
+}
+
 /** A socket's entry in the kernel's conns map, as userspace rewrites it whole. */
-function connEntry(role: number, tls: boolean): Uint8Array {
+function connEntry(role: number, tls: boolean, whole = false): Uint8Array {
   const C = Layout.connInfo;
   const value = new Uint8Array(C.size);
   value[C.role] = role;
   value[C.announced] = 1;
   value[C.tls] = tls ? 1 : 0;
+  value[C.whole] = whole ? 1 : 0;
   return value;
 }
 
@@ -171,25 +181,23 @@ export class KernelCapture {
   }
 
   /**
-   * Do not copy this socket's bytes before these TCP sequence numbers (by
-   * direction; null: copy everything): they are body the parser will only
-   * count, and copying from the next message keeps a message boundary
-   * inside a long read visible. Rewrites the kernel's entry for the socket,
-   * so the role (as userspace knows it) comes along.
+   * Copy this socket as userspace now knows it: as TLS plaintext or not;
+   * long calls whole or not; and not before these stream positions (body
+   * the parser will only count: copying from the next message keeps a
+   * message boundary inside a long read visible). Rewrites the kernel's
+   * entry, so the role as userspace knows it comes along.
    */
-  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null, tls: boolean): void {
+  setCapture(c: ConnCapture): void {
     const C = Layout.connInfo;
-    const value = connEntry(role, tls);
+    const value = connEntry(c.role, c.tls, c.whole);
     const v = new DataView(value.buffer);
-    if (egress !== null) {
-      value[C.skipping] = 1;
-      v.setUint32(C.skip_seq, egress, true);
+    for (const dir of [0, 1] as const) {
+      const from = c.from[dir];
+      if (from === null) continue;
+      value[C.skipping + dir] = 1;
+      v.setUint32(C.skip_seq + 4 * dir, from, true);
     }
-    if (ingress !== null) {
-      value[C.skipping + 1] = 1;
-      v.setUint32(C.skip_seq + 4, ingress, true);
-    }
-    this.writeConn(sock, value);
+    this.writeConn(c.sock, value);
   }
 
   /**
@@ -201,15 +209,6 @@ export class KernelCapture {
     const value = connEntry(role, tls);
     value[tls ? C.tls_ignored : C.ignored] = 1;
     this.writeConn(sock, value);
-  }
-
-  /**
-   * A TLS session runs over this socket: its plaintext is followed from
-   * here on, whatever was decided of its ciphertext, whose records stay
-   * off (the read that ends the stream excepted).
-   */
-  followTls(sock: bigint, role: number): void {
-    this.writeConn(sock, connEntry(role, true));
   }
 
   /** Forget TLS sessions of a process that is gone (the kernel's LRU would, later). */

@@ -60,7 +60,7 @@ export const Layout = {
   proc: { size: 48, ppid: 24, verdict: 28, port: 30, comm: 32 },
   exec: { size: 16696, filename_len: 48, env_len: 52, filename: 56, env: 312 },
   config: { size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8, default_verdict: 12 },
-  connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, tls: 5, tls_ignored: 6, skip_seq: 8 },
+  connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, tls: 5, tls_ignored: 6, whole: 7, skip_seq: 8 },
   counters: { size: 64, n: 0 },
 } as const;
 

@@ -9,7 +9,7 @@
 import type { HrTime } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import type { Config } from '../../config/schema.js';
-import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type ObservedTransaction } from '../conn/ConnectionTracker.js';
+import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type CaptureEntry, type ObservedTransaction } from '../conn/ConnectionTracker.js';
 import { decodeEndpoints } from '../conn/endpoints.js';
 import { OwnSockets } from '../discovery/ownSockets.js';
 import type { ProcessRegistry, VerdictChange } from '../discovery/ProcessRegistry.js';
@@ -22,8 +22,7 @@ import { ServiceResources } from '../spans/ServiceResources.js';
 /** What the pipeline asks of the kernel side. */
 export interface KernelControl {
   ignoreConnection(sock: bigint, role: number, tls: boolean): void;
-  setCaptureFrom(sock: bigint, role: number, egress: number | null, ingress: number | null, tls: boolean): void;
-  followTls(sock: bigint, role: number): void;
+  setCapture(entry: CaptureEntry): void;
   setVerdict(pid: number, verdict: VerdictValue): Error | null;
   clearVerdict(pid: number): void;
   /** A traced process may map TLS libraries not probed yet: look. */
@@ -35,8 +34,7 @@ export interface KernelControl {
 /** For replays: there is no kernel to tell. */
 export const NO_KERNEL: KernelControl = {
   ignoreConnection: () => {},
-  setCaptureFrom: () => {},
-  followTls: () => {},
+  setCapture: () => {},
   setVerdict: () => null,
   clearVerdict: () => {},
   probeLibraries: () => {},
@@ -164,12 +162,11 @@ export class Pipeline {
       out = { ...out, transactions: out.transactions.filter((t) => !this.isOwnPeer(t)), ignore: [...out.ignore, ...extra.ignore] };
     }
     const { kernel, log } = this.deps;
-    for (const t of out.tlsFollow) kernel.followTls(t.sock, t.role);
-    for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role, req.tls);
-    for (const h of out.hints) {
-      kernel.setCaptureFrom(h.sock, h.role, h.from[0], h.from[1], h.tls);
-      log.debug({ sock: h.sock.toString(16), from: h.from }, 'capture resumes after a body');
+    for (const entry of out.capture) {
+      kernel.setCapture(entry);
+      log.debug({ sock: entry.sock.toString(16), tls: entry.tls, whole: entry.whole, from: entry.from }, 'capture changed');
     }
+    for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role, req.tls);
     for (const e of out.errors) {
       const key = `${e.protocol}:${e.code}`;
       this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);

@@ -152,7 +152,7 @@ describe('ConnectionTracker', () => {
     t.onData(data(300n, Direction.Ingress, 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n', { role: Role.Server }));
     const head = 'POST /up HTTP/1.1\r\nContent-Length: 100000\r\n\r\n'.length;
     const out = t.drain();
-    expect(out.hints).toEqual([{ sock: 300n, role: Role.Server, from: [null, (0xffffff00 + head + 100_000) >>> 0], tls: false }]);
+    expect(out.capture).toEqual([{ sock: 300n, role: Role.Server, from: [null, (0xffffff00 + head + 100_000) >>> 0], tls: false, whole: false }]);
     // The kernel then copies from the hinted position: the next request, 100,000 bytes into a long read.
     const next = 'GET /after HTTP/1.1\r\n\r\n';
     t.onData(data(300n, Direction.Ingress, next, { role: Role.Server, length: 100_000 + next.length, offset: 100_000 }));
@@ -213,7 +213,7 @@ describe('ConnectionTracker, TLS', () => {
     t.onData(data(10n, Direction.Ingress, '\x17\x03\x03\x00\x20garbage', { role: Role.Client }));
     t.onData(tlsData(10n, 0xabcn, Direction.Ingress, RES, 0));
     const out = t.drain();
-    expect(out.tlsFollow).toEqual([{ sock: 10n, role: Role.Client }]);
+    expect(out.capture).toEqual([{ sock: 10n, role: Role.Client, tls: true, whole: false, from: [null, null] }]);
     expect(out.transactions).toHaveLength(1);
     expect(out.transactions[0]).toMatchObject({ role: 'client', tls: true, tx: { target: '/a', status: 200 } });
     expect(t.stats).toMatchObject({ tlsConnections: 1, ciphertextRecords: 1 });

@@ -29,6 +29,14 @@ describe('ConnectionTracker with HTTP/2', () => {
     const out = t.drain();
     expect(out.transactions.map((x) => [x.role, x.tx.protocol, x.tx.method, x.tx.target, x.tx.status, x.tx.responseBodySize])).toEqual([['server', 'HTTP/2', 'GET', '/x', 200, 2]]);
     expect(out.errors).toEqual([]);
+    // Frames of many streams share long calls: the kernel is told to copy this connection whole.
+    expect(out.capture).toEqual([{ sock: 1n, role: Role.Server, tls: false, whole: true, from: [null, null] }]);
+  });
+
+  it('an HTTP/1 connection is not copied whole', () => {
+    const t = new ConnectionTracker();
+    t.onData(rec(3n, Direction.Ingress, text('GET / HTTP/1.1\r\nHost: h\r\n\r\n')));
+    expect(t.drain().capture).toEqual([]);
   });
 
   it('h2c by Upgrade: the request is answered on stream 1, even when the 101 and the first frames share a write; no 101 span', () => {
@@ -40,5 +48,6 @@ describe('ConnectionTracker with HTTP/2', () => {
     t.onData(rec(sock, Direction.Ingress, frame(DATA, END_STREAM, 1, text('upgraded'))));
     const out = t.drain();
     expect(out.transactions.map((x) => [x.role, x.tx.protocol, x.tx.method, x.tx.target, x.tx.status, x.tx.responseBodySize])).toEqual([['client', 'HTTP/2', 'GET', '/up', 200, 8]]);
+    expect(out.capture.map((c) => c.whole)).toEqual([true]);
   });
 });
