@@ -3,7 +3,8 @@
  * it costs itself, measured side by side in one run; its capacity; and its
  * pipeline alone, from a recorded stream. Writes bench/results/latest.md
  * and latest.json. `--quick` runs shorter and once. `--only=tls` runs the
- * HTTPS section alone (the TLS servers and the cost of one probed call).
+ * HTTPS section alone (the TLS servers and the cost of one probed call),
+ * `--only=grpc` the gRPC rows alone.
  *
  * Absolute numbers on a shared 2-core machine are noisy: conditions are
  * interleaved (baseline, traced, untraced; then again) and compared as
@@ -25,6 +26,7 @@ import { sampleRss } from './lib/proc.js';
 import { breakdown, type CpuProfile } from './lib/profileBreakdown.js';
 import { renderMarkdown, type BenchResults, type CapacityRow, type OverheadRow, type PipelineRow, type Profiled, type TlsRow } from './lib/report.js';
 import { BenchSonde, bpfRunNs, enableBpfStats, type SondeReport } from './lib/sondeRun.js';
+import { grpcOverhead } from './lib/grpcRows.js';
 import { uprobeHit } from './lib/uprobeHit.js';
 
 const exec = promisify(execFile);
@@ -36,7 +38,7 @@ const CAPACITY_RATES = QUICK ? [10000, 20000] : [10000, 15000, 20000, 30000, 400
 const LOADGEN = process.env.SONDE_BENCH_LOADGEN ?? '';
 const GOSERVER = process.env.SONDE_BENCH_GOSERVER ?? '';
 const UPROBE_HIT = process.env.SONDE_BENCH_UPROBE_HIT ?? '';
-const SECTIONS = ['tls'] as const;
+const SECTIONS = ['tls', 'grpc'] as const;
 const ONLY = ((): (typeof SECTIONS)[number] | null => {
   const arg = process.argv.find((a) => a.startsWith('--only='));
   if (!arg) return null;
@@ -321,6 +323,7 @@ async function pipelineAlone(sinkPort: number): Promise<PipelineRow[]> {
 async function main(): Promise<void> {
   if (!LOADGEN || !GOSERVER || !UPROBE_HIT) throw new Error('run through `npm run bench` (bench/run.sh builds the Go load generator and server, and the uprobe-hit loop)');
   const all = ONLY === null;
+  const withTls = all || ONLY === 'tls';
   const restoreStats = enableBpfStats();
   const sinkPort = await freePort();
   const sink = await startLineServer(process.execPath, [join(ROOT, 'bench/peers/otlp-sink.mjs'), String(sinkPort)], 'OTLP sink');
@@ -334,16 +337,19 @@ async function main(): Promise<void> {
       repetitions: REPS,
       only: ONLY,
       overhead: all ? await overhead(sinkPort) : [],
-      tls: await tlsOverhead(sinkPort),
-      uprobeHit: await uprobeHit({
-        binary: UPROBE_HIT,
-        // A probe hit takes microseconds (about 9 µs under this machine's hypervisor): 100k calls are about a second.
-        iterations: QUICK ? 50_000 : 100_000,
-        rounds: QUICK ? 3 : 5,
-        repetitions: QUICK ? 2 : 3,
-        sinkPort,
-        log,
-      }),
+      tls: withTls ? await tlsOverhead(sinkPort) : [],
+      uprobeHit: withTls
+        ? await uprobeHit({
+            binary: UPROBE_HIT,
+            // A probe hit takes microseconds (about 9 µs under this machine's hypervisor): 100k calls are about a second.
+            iterations: QUICK ? 50_000 : 100_000,
+            rounds: QUICK ? 3 : 5,
+            repetitions: QUICK ? 2 : 3,
+            sinkPort,
+            log,
+          })
+        : null,
+      grpc: all || ONLY === 'grpc' ? await grpcOverhead({ seconds: SECONDS, repetitions: REPS, sinkPort, log }) : [],
       capacity: all ? await capacity(sinkPort) : null,
       pipeline: all ? await pipelineAlone(sinkPort) : [],
       profile: all ? await whereTimeGoes(sinkPort) : null,

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # npm run bench: builds what the benchmark needs, then runs it.
-#   bench/run.sh [--quick] [--only=tls]
+#   bench/run.sh [--quick] [--only=tls|grpc]
 # Results: bench/results/latest.md and latest.json.
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -3,11 +3,12 @@
 # and cached outside the repository, and prints where they are:
 #
 #   bash scripts/grpc-peers.sh
-#   -> stdout: go_server=PATH, go_client=PATH, go_http2_server=PATH, python=PATH
+#   -> stdout: go_server=PATH, go_client=PATH, go_http2_server=PATH, go_loadgen=PATH, python=PATH
 #
 # - the Go peers (test/peers/grpc/go: grpc-go's echo and helloworld server and
-#   client, and a net/http HTTP/2 server), built per hash of their sources into
-#     ${SONDE_CACHE_DIR:-/var/cache/sonde}/grpc-go-peer-<hash>/{grpc-go-server,grpc-go-client,http2-go-server}
+#   client, a net/http HTTP/2 server, and the benchmark's gRPC load generator),
+#   built per hash of their sources into
+#     ${SONDE_CACHE_DIR:-/var/cache/sonde}/grpc-go-peer-<hash>/{grpc-go-server,grpc-go-client,http2-go-server,grpc-go-loadgen}
 #   Modules come from the Go module proxy into the default GOMODCACHE, checked
 #   against the committed go.sum.
 # - a venv with grpcio as pinned in test/peers/grpc/requirements.txt, from PyPI:
@@ -49,7 +50,7 @@ stamp=$venv/.sonde-requirements
 want_stamp=$(sha256sum <"$requirements" | cut -c1-64)
 
 # Source directory -> binary name.
-go_commands=(server:grpc-go-server client:grpc-go-client http2:http2-go-server)
+go_commands=(server:grpc-go-server client:grpc-go-client http2:http2-go-server loadgen:grpc-go-loadgen)
 go_ready() {
   local c
   for c in "${go_commands[@]}"; do [ -x "$go_dir/${c#*:}" ] || return 1; done
@@ -58,8 +59,8 @@ go_ready() {
 py_ready() { [ "$(cat "$stamp" 2>/dev/null)" = "$want_stamp" ] && "$venv/bin/python" -S -c '' 2>/dev/null; }
 
 report() {
-  printf 'go_server=%s\ngo_client=%s\ngo_http2_server=%s\npython=%s\n' \
-    "$go_dir/grpc-go-server" "$go_dir/grpc-go-client" "$go_dir/http2-go-server" "$venv/bin/python"
+  printf 'go_server=%s\ngo_client=%s\ngo_http2_server=%s\ngo_loadgen=%s\npython=%s\n' \
+    "$go_dir/grpc-go-server" "$go_dir/grpc-go-client" "$go_dir/http2-go-server" "$go_dir/grpc-go-loadgen" "$venv/bin/python"
 }
 
 if go_ready && py_ready; then

@@ -29,6 +29,16 @@ export interface TlsRow {
   readonly cost: { cpuUsPerRequest: number; bpfNsPerRequest: number; spansPerRequest: number } | null;
 }
 
+/** gRPC unary calls (grpc-go's client): the same server without Sonde, and traced. */
+export interface GrpcRow {
+  readonly server: string;
+  readonly load: 'saturation' | number;
+  readonly baseline: Latency;
+  readonly traced: Latency;
+  /** Traced, at the fixed rate: Sonde's CPU and in-kernel time per call, spans per call (1.0: every call seen). */
+  readonly cost: { cpuUsPerRequest: number; bpfNsPerRequest: number; spansPerRequest: number } | null;
+}
+
 /** What one probed TLS-library call costs the calling thread (bench/peers/uprobe-hit). */
 export type UprobeHitCondition = 'baseline' | 'selected' | 'unselected';
 
@@ -95,6 +105,7 @@ export interface BenchResults {
   overhead: OverheadRow[];
   tls: TlsRow[];
   uprobeHit: UprobeHitResult | null;
+  grpc: GrpcRow[];
   capacity: {
     rows: CapacityRow[];
     overload: { rate: number; rssMiB: number[]; exitCode: number; report: { spans: number; lostDataRecords: number; lostControlRecords: number } };
@@ -143,6 +154,7 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.only) out.push(`Only the ${r.only} section was run (\`--only=${r.only}\`).`, '');
   if (r.overhead.length > 0) renderOverhead(r, out);
   if (r.tls.length > 0 || r.uprobeHit) renderTls(r, out);
+  if (r.grpc.length > 0) renderGrpc(r.grpc, out);
   if (r.capacity) renderCapacity(r.capacity, out);
   if (r.pipeline.length > 0) renderPipeline(r.pipeline, out);
   if (r.profile) renderProfile(r, r.profile, out);
@@ -194,6 +206,24 @@ function renderTls(r: BenchResults, out: string[]): void {
   }
   out.push('');
   if (r.uprobeHit) out.push(...renderUprobeHit(r.uprobeHit));
+}
+
+function renderGrpc(rows: readonly GrpcRow[], out: string[]): void {
+  out.push('## gRPC (HTTP/2): unary calls', '');
+  out.push(
+    "grpc-go's own client (test/peers/grpc/go/loadgen, 4 connections, 64 calls in flight) against each server, without Sonde and with Sonde tracing the server. " +
+      'Latencies in µs (fixed rate: from when each call was due).',
+    '',
+  );
+  out.push('| server | load | calls/s without | p99 without | traced: throughput | traced: p50 Δ | traced: p99 Δ | Sonde CPU per call | BPF per call | spans per call |');
+  out.push('|---|---|---|---|---|---|---|---|---|---|');
+  for (const g of rows) {
+    const load = g.load === 'saturation' ? 'saturation' : `${f0(g.load)} calls/s`;
+    out.push(
+      `| ${g.server} | ${load} | ${f0(g.baseline.rps)} | ${f0(g.baseline.p99)} | ${pct(g.traced.rps / g.baseline.rps)} | ${signed(g.traced.p50 - g.baseline.p50)} | ${signed(g.traced.p99 - g.baseline.p99)} | ${g.cost ? `${f1(g.cost.cpuUsPerRequest)} µs` : '-'} | ${g.cost ? `${f0(g.cost.bpfNsPerRequest)} ns` : '-'} | ${g.cost ? g.cost.spansPerRequest.toFixed(2) : '-'} |`,
+    );
+  }
+  out.push('');
 }
 
 function renderCapacity(capacity: NonNullable<BenchResults['capacity']>, out: string[]): void {

@@ -41,6 +41,8 @@ export interface GrpcPeerPaths {
   readonly goClient: string;
   /** Go's net/http HTTP/2 server (see http2.ts), from the same module. */
   readonly goHttp2Server: string;
+  /** The benchmark's gRPC load generator (npm run bench). */
+  readonly goLoadgen: string;
   /** The venv's python, with grpcio. */
   readonly python: string;
 }
@@ -59,9 +61,9 @@ export function grpcPeerPaths(): Promise<GrpcPeerPaths> {
     execFile('bash', [join(ROOT, 'scripts/grpc-peers.sh')], { timeout: BUILD_TIMEOUT_MS, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
       if (err) return reject(new Error(`scripts/grpc-peers.sh failed: ${err.message}\n${stderr.slice(-4000)}`));
       const kv = new Map(stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
-      const [goServer, goClient, goHttp2Server, python] = ['go_server', 'go_client', 'go_http2_server', 'python'].map((k) => kv.get(k));
-      if (!goServer || !goClient || !goHttp2Server || !python) return reject(new Error(`scripts/grpc-peers.sh printed no paths: ${stdout}`));
-      resolve({ goServer, goClient, goHttp2Server, python });
+      const [goServer, goClient, goHttp2Server, goLoadgen, python] = ['go_server', 'go_client', 'go_http2_server', 'go_loadgen', 'python'].map((k) => kv.get(k));
+      if (!goServer || !goClient || !goHttp2Server || !goLoadgen || !python) return reject(new Error(`scripts/grpc-peers.sh printed no paths: ${stdout}`));
+      resolve({ goServer, goClient, goHttp2Server, goLoadgen, python });
     });
   });
   // A failed build is not remembered: the next caller tries again.
