@@ -19,7 +19,12 @@ beforeAll(async () => {
   const ports = [...servers.values()].map((p) => p.port).join(',');
   sonde = startSonde([
     '--config',
-    configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "${paths.goClient}"\n`),
+    // The clients too, for their CLIENT spans: grpc-go's binary, and the
+    // interpreters of the grpc-js and grpcio clients (node here runs only test peers and the test itself).
+    configFile(
+      `discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "${paths.goClient}"\n` +
+        `    - exe_path: "${process.execPath}"\n    - exe_path: "*/python3*"\n`,
+    ),
   ]);
   await sonde.ready();
 }, 180_000);
@@ -122,8 +127,19 @@ describe('failing calls and deadlines', () => {
   });
 });
 
-describe('grpc-go client spans', () => {
-  it("helloworld.Greeter/SayHello and the echo calls: one CLIENT span per call from the go client, failing ones in error", async () => {
+describe('CLIENT spans', () => {
+  it.each(KINDS)('the %s client: one CLIENT span per call, with the status it got, failing ones in error', async (clientKind) => {
+    const server = servers.get('go')!;
+    const { pid, results } = await runGrpcClient(clientKind, `127.0.0.1:${server.port}`, CALLS.map((c) => c.spec));
+    expect(results.map((r) => r.code)).toEqual(CALLS.map((c) => c.code));
+    const spans = (await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.resource['process.pid'] === pid, CALLS.length)).sort(byStart);
+    expect(spans.map((s) => [s.name, s.attributes['rpc.grpc.status_code'], s.status.code])).toEqual(
+      CALLS.map((c) => [`${ECHO}/${c.method}`, c.code, c.code === 0 ? 'UNSET' : 'ERROR']),
+    );
+    expect(spans.every((s) => s.attributes['server.port'] === server.port && s.attributes['network.peer.address'] === '127.0.0.1')).toBe(true);
+  });
+
+  it("grpc-go's helloworld client: helloworld.Greeter/SayHello and echo calls on one connection", async () => {
     const server = servers.get('go')!;
     const { pid, results } = await runGrpcClient('go', `127.0.0.1:${server.port}`, ['hello:sonde', 'unary:hi', 'unary:NOT_FOUND']);
     expect(results.map((r) => r.code)).toEqual([0, 0, 5]);
