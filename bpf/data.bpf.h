@@ -13,7 +13,7 @@ struct data_meta {
 	__u64 tls;      /* TLS records: the session */
 	__u32 skip_to;  /* sequence number before which bytes are not copied... */
 	bool skipping;  /* ...when set */
-	bool whole;     /* long calls go out in capture-size records (conn_info.whole) */
+	bool whole;     /* every byte is copied, gathered (conn_info.whole) */
 	__u8 direction;
 	__u8 role;
 	__u8 source;
@@ -38,8 +38,8 @@ struct chunk {
 /*
  * Write one data record (data.bpf.c); -1 when the ring buffer is full
  * (counted). A global function: the verifier checks it once, not once per
- * call site, so a call may become many records (iovecs, windows of a long
- * call) within the instruction budget.
+ * call site, so a call may become many records (one per iovec, or
+ * gathered) within the instruction budget.
  */
 int emit_data(const struct data_meta *m, const struct chunk *k);
 
@@ -58,7 +58,6 @@ struct gather {
 	__u32 total;
 	__u32 seq;        /* of the call's first byte */
 	bool kernel_iov;  /* the iovec array is the kernel's copy */
-	__u8 pad[7];
 };
 
 /* One record gathered from where `g` stands, which it moves on (data.bpf.c):
@@ -84,7 +83,6 @@ static __always_inline void emit_whole(const struct data_meta *m, const void *io
 		.kernel_iov = kernel_iov,
 	};
 	struct chunk k = {};
-
 	int r;
 
 	for (int i = 0; i < SONDE_MAX_RECORDS && g.done < g.total; i++) {

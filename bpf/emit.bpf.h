@@ -113,8 +113,8 @@ static __always_inline void conn_new(__u64 skp, __u8 role, bool announced)
  * The kernel's record of a TCP socket, created on first sight (role
  * unknown: accepted, or opened before Sonde), and announced with its
  * addresses before its first data record. A socket already in conns is
- * TCP by construction; others are checked first. NULL: not TCP, or the
- * map is full. *first: this is the socket's first data call we see.
+ * TCP by construction; others are checked first. NULL: not TCP, closed,
+ * or the map is full. *first: this is the socket's first data call we see.
  */
 static __always_inline struct sonde_conn_info *conn_get(struct sock *sk, bool *first)
 {
@@ -123,7 +123,7 @@ static __always_inline struct sonde_conn_info *conn_get(struct sock *sk, bool *f
 
 	*first = false;
 	if (!ci) {
-		if (!sk_is_tcp(sk))
+		if (!sk_is_tcp(sk) || sk_is_closed(sk))
 			return NULL;
 		conn_new(skp, SONDE_ROLE_UNKNOWN, true);
 		emit_conn_open(sk, SONDE_ROLE_UNKNOWN);

@@ -27,6 +27,17 @@ static __always_inline bool sk_is_tcp(struct sock *sk)
 }
 
 /*
+ * Past TCP_CLOSE, a socket's entry in conns is gone for good (conn.bpf.c)
+ * and no state change will come to remove a new one: a last read or
+ * write there (a read of 0, a TLS close_notify) must not make one, or the
+ * struct sock's next life would inherit it, unannounced.
+ */
+static __always_inline bool sk_is_closed(struct sock *sk)
+{
+	return BPF_CORE_READ(sk, __sk_common.skc_state) == TCP_CLOSE;
+}
+
+/*
  * fd -> struct sock through the current task's file table:
  * task->files->fdt->fd[fd]->private_data (a struct socket) ->sk.
  * Works on every kernel with BTF; used where the sock_*_length
