@@ -180,6 +180,7 @@ export class Collector {
         records: stats.records,
         batches: stats.batches,
         spans: stats.spans,
+        unsampledSpans: stats.unsampled,
         kernel: {
           dataRecords: counters[Counter.DataRecords] ?? 0,
           dataBytes: counters[Counter.DataBytes] ?? 0,

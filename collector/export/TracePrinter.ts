@@ -36,6 +36,7 @@ export function spanToJson(span: ReadableSpan): string {
     traceId: ctx.traceId,
     spanId: ctx.spanId,
     parentSpanId: span.parentSpanContext?.spanId ?? '',
+    ...(ctx.traceState ? { traceState: ctx.traceState.serialize() } : {}),
     startTimeUnixNano: nanos(span.startTime),
     endTimeUnixNano: nanos(span.endTime),
     status: { code: STATUS[span.status.code], ...(span.status.message ? { message: span.status.message } : {}) },

@@ -11,7 +11,7 @@
  * Field numbers from opentelemetry-proto (trace/v1, common/v1,
  * resource/v1, collector/trace/v1).
  */
-import { TraceFlags, type AttributeValue, type Attributes, type HrTime } from '@opentelemetry/api';
+import type { AttributeValue, Attributes, HrTime } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import { SondeSpan } from '../spans/SondeSpan.js';
@@ -265,10 +265,19 @@ function statusSize(s: ReadableSpan): number {
 
 /** The ids, trace state and trace flags of a span's own context. */
 function idsSize(s: ReadableSpan): number {
-  if (s instanceof SondeSpan) return lenField(TRACE_ID_BYTES) + lenField(SPAN_ID_BYTES);
+  if (s instanceof SondeSpan) {
+    const state = s.traceState?.serialize();
+    return lenField(TRACE_ID_BYTES) + lenField(SPAN_ID_BYTES) + (state ? lenField(utf8Length(state)) : 0);
+  }
   const ctx = s.spanContext();
   const state = ctx.traceState?.serialize();
   return lenField(ctx.traceId.length >> 1) + lenField(ctx.spanId.length >> 1) + (state ? lenField(utf8Length(state)) : 0);
+}
+
+function writeTraceState(w: Writer, state: string | undefined): void {
+  if (!state) return;
+  w.byte(tag(3, LEN));
+  w.string(state, utf8Length(state));
 }
 
 /** Writes the ids and trace state, and returns the trace flags. */
@@ -281,18 +290,15 @@ function writeIds(w: Writer, s: ReadableSpan): number {
     w.byte(tag(2, LEN));
     w.byte(SPAN_ID_BYTES);
     w.bytes(s.ids, s.idOffset + TRACE_ID_BYTES, SPAN_ID_BYTES);
-    return TraceFlags.SAMPLED;
+    writeTraceState(w, s.traceState?.serialize());
+    return s.traceFlags;
   }
   const ctx = s.spanContext();
   w.byte(tag(1, LEN));
   w.hex(ctx.traceId);
   w.byte(tag(2, LEN));
   w.hex(ctx.spanId);
-  const state = ctx.traceState?.serialize();
-  if (state) {
-    w.byte(tag(3, LEN));
-    w.string(state, utf8Length(state));
-  }
+  writeTraceState(w, ctx.traceState?.serialize());
   return ctx.traceFlags;
 }
 

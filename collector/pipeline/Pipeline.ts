@@ -17,6 +17,7 @@ import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type Verd
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import { buildSpan } from '../spans/buildSpan.js';
+import { sampled } from '../spans/traceContext.js';
 import { ServiceResources } from '../spans/ServiceResources.js';
 
 /** What the pipeline asks of the kernel side. */
@@ -62,6 +63,8 @@ export interface PipelineStats {
   invalidRecords: number;
   transactions: number;
   spans: number;
+  /** Spans of traces whose incoming traceparent said not sampled: not exported. */
+  unsampled: number;
   parseErrors: Map<string, number>;
 }
 
@@ -71,7 +74,7 @@ export class Pipeline {
   private readonly ownSockets = new OwnSockets();
   /** Processes whose libraries to look at once this batch is through. */
   private readonly libraryScans = new Set<number>();
-  readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, parseErrors: new Map() };
+  readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, unsampled: 0, parseErrors: new Map() };
 
   constructor(private readonly deps: PipelineDeps) {
     this.resources = new ServiceResources((pid) => deps.registry.factsOf(pid));
@@ -174,7 +177,11 @@ export class Pipeline {
     if (out.transactions.length === 0) return;
     const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns) };
     const spans: ReadableSpan[] = [];
-    for (const obs of out.transactions) spans.push(buildSpan(obs, this.resources.of(obs.pid), opts));
+    for (const obs of out.transactions) {
+      const span = buildSpan(obs, this.resources.of(obs.pid), opts);
+      if (sampled(span)) spans.push(span);
+      else this.stats.unsampled++;
+    }
     this.stats.transactions += out.transactions.length;
     this.stats.spans += spans.length;
     for (const sink of this.deps.sinks) sink.emit(spans);

@@ -6,7 +6,7 @@
  * values its own) for the OTLP encoder to write as they are; the hex
  * SpanContext and the attributes object are made only when asked for.
  */
-import { TraceFlags, type AttributeValue, type Attributes, type HrTime, type Link, type SpanContext, type SpanKind, type SpanStatus } from '@opentelemetry/api';
+import { TraceFlags, type AttributeValue, type Attributes, type HrTime, type Link, type SpanContext, type SpanKind, type SpanStatus, type TraceState } from '@opentelemetry/api';
 import { hrTimeDuration } from '@opentelemetry/core';
 import type { InstrumentationScope } from '@opentelemetry/core';
 import type { Resource } from '@opentelemetry/resources';
@@ -29,6 +29,7 @@ export class SondeSpan implements ReadableSpan {
   /**
    * `ids` holds the trace id then the span id (ID_BYTES) from `idOffset`;
    * `attributeValues[i]` is the value of `attributeKeys[i]`, if defined.
+   * The trace flags and state are the incoming trace's (traceContext.ts).
    */
   constructor(
     readonly name: string,
@@ -43,13 +44,16 @@ export class SondeSpan implements ReadableSpan {
     readonly attributeValues: ReadonlyArray<AttributeValue | undefined>,
     readonly resource: Resource,
     readonly instrumentationScope: InstrumentationScope,
+    readonly traceFlags: number = TraceFlags.SAMPLED,
+    readonly traceState: TraceState | undefined = undefined,
   ) {}
 
   spanContext(): SpanContext {
     this.context ??= {
       traceId: hexOf(this.ids, this.idOffset, TRACE_ID_BYTES),
       spanId: hexOf(this.ids, this.idOffset + TRACE_ID_BYTES, SPAN_ID_BYTES),
-      traceFlags: TraceFlags.SAMPLED,
+      traceFlags: this.traceFlags,
+      ...(this.traceState ? { traceState: this.traceState } : {}),
     };
     return this.context;
   }

@@ -7,7 +7,6 @@
  */
 import { SpanKind } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_CLIENT_PORT,
@@ -33,6 +32,7 @@ import {
   ATTR_SONDE_UNRECOVERED,
 } from './semconv.js';
 import { SondeSpan } from './SondeSpan.js';
+import { spanIdentity } from './traceContext.js';
 
 const KEYS = [
   ATTR_RPC_SYSTEM,
@@ -54,7 +54,7 @@ const KEYS = [
   ATTR_SONDE_UNRECOVERED,
 ];
 
-export function buildGrpcSpan(obs: ObservedTransaction, resource: Resource, opts: SpanOptions): ReadableSpan {
+export function buildGrpcSpan(obs: ObservedTransaction, resource: Resource, opts: SpanOptions): SondeSpan {
   const { tx, endpoints } = obs;
   const isServer = obs.role === 'server';
   const rpc = tx.unrecovered?.includes('path') ? undefined : grpcMethod(tx.target);
@@ -83,13 +83,13 @@ export function buildGrpcSpan(obs: ObservedTransaction, resource: Resource, opts
     failed && code !== undefined ? (GRPC_STATUS_NAMES[code] ?? String(code)) : undefined,
     unrecoveredAttr(tx),
   ];
-  const idOffset = ids.take();
+  const id = spanIdentity(tx, obs.role, ids);
   return new SondeSpan(
     rpc ? `${rpc.service}/${rpc.method}` : 'grpc',
     isServer ? SpanKind.SERVER : SpanKind.CLIENT,
-    ids.bytes,
-    idOffset,
-    undefined,
+    id.ids,
+    id.offset,
+    id.parent,
     opts.toHrTime(tx.requestStart),
     opts.toHrTime(Math.max(tx.responseEnd, tx.requestStart)),
     failed ? ERROR : OK,
@@ -97,5 +97,7 @@ export function buildGrpcSpan(obs: ObservedTransaction, resource: Resource, opts
     values,
     resource,
     SCOPE,
+    id.traceFlags,
+    id.traceState,
   );
 }

@@ -6,7 +6,6 @@
  */
 import { SpanKind, SpanStatusCode, type AttributeValue, type HrTime, type SpanStatus } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace';
 import {
   ATTR_CLIENT_ADDRESS,
   ATTR_CLIENT_PORT,
@@ -32,6 +31,7 @@ import { VERSION } from '../version.js';
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE, ATTR_SONDE_UNRECOVERED } from './semconv.js';
 import { SondeSpan } from './SondeSpan.js';
 import { SpanIdPool } from './SpanIds.js';
+import { spanIdentity } from './traceContext.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
 export const SCOPE = { name: 'sonde', version: VERSION };
@@ -215,7 +215,7 @@ export function requestAuthority(tx: HttpTransaction): string | undefined {
 }
 
 /** The span of one observed transaction. */
-export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts: SpanOptions): ReadableSpan {
+export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts: SpanOptions): SondeSpan {
   const { tx, endpoints } = obs;
   const isServer = obs.role === 'server';
   const lost = tx.unrecovered;
@@ -238,13 +238,13 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     errorType: failed ? (reset ? 'stream_reset' : String(tx.status)) : undefined,
     scheme: obs.tls ? 'https' : 'http',
   };
-  const idOffset = ids.take();
+  const id = spanIdentity(tx, obs.role, ids);
   return new SondeSpan(
     method === '_OTHER' || method === undefined ? 'HTTP' : method,
     isServer ? SpanKind.SERVER : SpanKind.CLIENT,
-    ids.bytes,
-    idOffset,
-    undefined,
+    id.ids,
+    id.offset,
+    id.parent,
     opts.toHrTime(tx.requestStart),
     opts.toHrTime(Math.max(tx.responseEnd, tx.requestStart)),
     failed ? ERROR : OK,
@@ -252,5 +252,7 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer)),
     resource,
     SCOPE,
+    id.traceFlags,
+    id.traceState,
   );
 }

@@ -138,6 +138,8 @@ export interface GrpcClientOptions {
   deadlineMs?: number;
   /** Run each callspec this many times at once, on the one connection. */
   concurrent?: number;
+  /** Metadata on the unary calls (the node client only). */
+  metadata?: Record<string, string>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -161,6 +163,10 @@ export async function runGrpcClient(
   if (opts.tls) args.push('--tls', makeCertificate().cert);
   if (opts.deadlineMs !== undefined) args.push('--deadline-ms', String(opts.deadlineMs));
   if (opts.concurrent !== undefined) args.push('--concurrent', String(opts.concurrent));
+  if (opts.metadata) {
+    if (kind !== 'node') throw new Error('runGrpcClient: metadata is for the node client');
+    for (const [k, v] of Object.entries(opts.metadata)) args.push('--metadata', `${k}=${v}`);
+  }
   const { pid, code, stdout, stderr } = await collect(cmd, args, opts.env ?? {});
   if (code !== 0) throw new Error(`${kind} gRPC client exited ${code}: ${stderr.trim()}`);
   const results = stdout

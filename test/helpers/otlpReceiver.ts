@@ -19,6 +19,10 @@ export interface ReceivedSpan {
   readonly traceId: string;
   readonly spanId: string;
   readonly parentSpanId: string;
+  /** W3C tracestate, '' when none. */
+  readonly traceState: string;
+  /** OTLP SpanFlags: W3C trace flags in the low byte. */
+  readonly flags: number;
   readonly name: string;
   /** OTLP SpanKind number: 2 SERVER, 3 CLIENT. */
   readonly kind: number;
@@ -62,6 +66,8 @@ export function decodeExport(bytes: Uint8Array): ReceivedSpan[] {
           traceId: hex(s.traceId as string),
           spanId: hex(s.spanId as string),
           parentSpanId: hex(s.parentSpanId as string),
+          traceState: (s.traceState as string | undefined) ?? '',
+          flags: (s.flags as number | undefined) ?? 0,
           name: s.name as string,
           kind: s.kind as number,
           startTimeUnixNano: BigInt(s.startTimeUnixNano as string),

@@ -20,6 +20,8 @@ export interface PrintedSpan {
   traceId: string;
   spanId: string;
   parentSpanId: string;
+  /** W3C tracestate, when the request carried one. */
+  traceState?: string;
   startTimeUnixNano: string;
   endTimeUnixNano: string;
   status: { code: 'UNSET' | 'OK' | 'ERROR'; message?: string };

@@ -5,16 +5,17 @@
 // message is the last response's message ("" if none), code the gRPC status
 // code (details "" when it is OK); a failed call is a result, not an error,
 // so the exit status is 0.
-// Usage: node node-client.mjs HOST:PORT CALLSPEC... [--tls CA] [--deadline-ms N] [--concurrent N]
+// Usage: node node-client.mjs HOST:PORT CALLSPEC... [--tls CA] [--deadline-ms N] [--concurrent N] [--metadata KEY=VALUE]...
 // CALLSPEC: unary:MSG, server:MSG, client:A,B,..., bidi:A,B,... (client and
 // bidi send each comma-separated part as one message). --concurrent N runs
 // each callspec N times at once on the one channel (interleaved streams).
+// --metadata adds a metadata entry to the unary calls.
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-const USAGE = 'usage: node node-client.mjs HOST:PORT CALLSPEC... [--tls CA] [--deadline-ms N] [--concurrent N]';
+const USAGE = 'usage: node node-client.mjs HOST:PORT CALLSPEC... [--tls CA] [--deadline-ms N] [--concurrent N] [--metadata KEY=VALUE]...';
 const KINDS = ['unary', 'server', 'client', 'bidi'];
 
 function usage(problem) {
@@ -27,12 +28,17 @@ let target;
 let ca;
 let deadlineMs = 0;
 let concurrent = 1;
+const metadata = new grpc.Metadata();
 const specs = [];
 for (let i = 0; i < args.length; i++) {
   const a = args[i];
   if (a === '--tls') ca = args[++i];
   else if (a === '--deadline-ms') deadlineMs = Number(args[++i]);
   else if (a === '--concurrent') concurrent = Math.max(1, Number(args[++i]));
+  else if (a === '--metadata') {
+    const [key, ...value] = String(args[++i]).split('=');
+    metadata.add(key, value.join('='));
+  }
   else if (target === undefined) target = a;
   else {
     const colon = a.indexOf(':');
@@ -74,7 +80,7 @@ function run({ kind, message }) {
   switch (kind) {
     case 'unary':
       return new Promise((resolve) =>
-        client.UnaryEcho({ message }, options(), (err, res) => resolve(err ? result(kind, '', err, 0) : result(kind, res.message, null, 1))),
+        client.UnaryEcho({ message }, metadata, options(), (err, res) => resolve(err ? result(kind, '', err, 0) : result(kind, res.message, null, 1))),
       );
     case 'server':
       return settle(kind, client.ServerStreamingEcho({ message }, options()));
