@@ -181,6 +181,7 @@ export class Collector {
         batches: stats.batches,
         spans: stats.spans,
         unsampledSpans: stats.unsampled,
+        unmetPeerEnds: this.pipeline.unmetPeerEnds,
         kernel: {
           dataRecords: counters[Counter.DataRecords] ?? 0,
           dataBytes: counters[Counter.DataBytes] ?? 0,

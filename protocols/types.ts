@@ -52,6 +52,14 @@ export interface HttpTransaction {
    * time is the last byte seen, and body sizes may be short.
    */
   readonly truncated: boolean;
+  /**
+   * HTTP/1: where the request began, in bytes into the client-to-server
+   * flow as it was fed to the parser (gaps counted), so the connection
+   * layer can tell its TCP sequence number: the same at both ends.
+   */
+  readonly requestOffset?: number;
+  /** HTTP/2: the stream, the same at both ends. */
+  readonly streamId?: number;
   /** HTTP/2: trailers after the response body (gRPC puts its status there). */
   readonly responseTrailers?: readonly Header[];
   /** HTTP/2: the RST_STREAM error code, when the stream was reset. */

@@ -54,6 +54,15 @@ export interface ObservedTransaction {
   readonly endpoints: Endpoints;
   /** Seen as plaintext of a TLS session (url.scheme https). */
   readonly tls: boolean;
+  /**
+   * Names this request the same way at both ends of its connection: the
+   * client and server addresses, and the request's stream position (TCP
+   * sequence number, or TLS plaintext position) or HTTP/2 stream.
+   * Undefined when the position is not known.
+   */
+  readonly exchange: string | undefined;
+  /** Sonde follows the other end of this connection too: a traced process on this host. */
+  readonly mirrored: boolean;
 }
 
 export interface IgnoreRequest {
@@ -125,7 +134,7 @@ interface Connection {
   /** Bytes seen while detecting. */
   detectBytes: number;
   /** A too-short first chunk, kept to decide with the next one. */
-  held: { direction: number; chunk: Chunk } | null;
+  held: { direction: number; chunk: Chunk; seq: number } | null;
   lastSeen: number;
   closedAt: number;
   /** Next expected TCP sequence number, by kernel direction; -1 before the first record. */
@@ -134,6 +143,8 @@ interface Connection {
   from: [number | null, number | null];
   /** Carries a TLS session: only its plaintext records are used, positions are the plaintext's. */
   tls: boolean;
+  /** Stream position of the first byte the parser got, by kernel direction; null before. */
+  flowBase: [number | null, number | null];
 }
 
 /** Addresses of a connection whose open record was lost. */
@@ -151,6 +162,8 @@ const toServer = (role: RoleValue, direction: number): FlowDirection =>
 
 export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
+  /** Connections with known addresses, by "local|remote": how one end finds the other. */
+  private readonly byTuple = new Map<string, bigint>();
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [] };
   /** By `${pid}:${session}`. */
   private readonly untied = new Map<string, Untied>();
@@ -271,6 +284,7 @@ export class ConnectionTracker {
     conn.held = null;
     conn.next = [-1, -1];
     conn.from = [null, null];
+    conn.flowBase = [null, null];
     this.stats.tlsConnections++;
     this.recapture(conn);
   }
@@ -320,13 +334,15 @@ export class ConnectionTracker {
     this.stats.missingBytes += hole;
     if (conn.protocol === 'detecting') {
       // No skip was asked for before a parser existed, so offset is 0 here.
-      const first = this.detect(conn, ev.direction, { data: ev.data, length: ev.length, tsFirst: ev.ts, tsLast: ev.tsEnd });
+      const first = this.detect(conn, ev.direction, { data: ev.data, length: ev.length, tsFirst: ev.ts, tsLast: ev.tsEnd }, ev.seq);
       if (first === null) return;
+      conn.flowBase[dir] ??= (ev.seq - (first.length - ev.length)) >>> 0;
       conn.parser!.push(toServer(conn.role, ev.direction), first);
     } else {
       const parser = conn.parser!;
       const flow = toServer(conn.role, ev.direction);
       const unseen = hole + ev.offset;
+      conn.flowBase[dir] ??= (ev.seq - hole) >>> 0;
       if (unseen > 0) parser.push(flow, { data: EMPTY, length: unseen, tsFirst: ev.ts, tsLast: ev.ts });
       parser.push(flow, { data: ev.data, length: ev.length - ev.offset, tsFirst: ev.ts, tsLast: ev.tsEnd });
     }
@@ -422,8 +438,10 @@ export class ConnectionTracker {
       next: [-1, -1],
       from: [null, null],
       tls: false,
+      flowBase: [null, null],
     };
     this.conns.set(sock, conn);
+    if (endpoints.local.port !== 0) this.byTuple.set(tupleKey(endpoints.local, endpoints.remote), sock);
     this.stats.opened++;
     return conn;
   }
@@ -431,13 +449,15 @@ export class ConnectionTracker {
   private release(conn: Connection): void {
     if (conn.parser) this.stats.abandonedRequests += conn.parser.pending;
     this.conns.delete(conn.sock);
+    const key = tupleKey(conn.endpoints.local, conn.endpoints.remote);
+    if (this.byTuple.get(key) === conn.sock) this.byTuple.delete(key);
   }
 
   /**
    * Decide what the connection speaks from its first bytes. Returns the
    * chunk to hand to the new parser, or null while undecided or not HTTP.
    */
-  private detect(conn: Connection, direction: number, first: Chunk): Chunk | null {
+  private detect(conn: Connection, direction: number, first: Chunk, seq: number): Chunk | null {
     conn.detectBytes += first.length;
     let chunk = first;
     const held = conn.held;
@@ -455,7 +475,7 @@ export class ConnectionTracker {
     const verdict = detectProtocol(chunk.data, chunk.data.length === chunk.length, conn.role === Role.Unknown);
     if (verdict === 'more' && chunk.data.length === chunk.length && chunk.length < 64) {
       // A copy: the payload is a view into a shared slab it would keep alive.
-      conn.held = { direction, chunk: { ...chunk, data: chunk.data.slice() } };
+      conn.held = { direction, chunk: { ...chunk, data: chunk.data.slice() }, seq: held && held.direction === direction ? held.seq : seq };
       return null;
     }
     if (typeof verdict === 'object') {
@@ -469,7 +489,10 @@ export class ConnectionTracker {
       conn.parser = parser;
       // Frames of many streams share long calls: the kernel copies them whole.
       if (verdict.protocol === 'http2') this.recapture(conn);
-      if (held && held.direction !== direction) parser.push(toServer(conn.role, held.direction), held.chunk);
+      if (held && held.direction !== direction) {
+        conn.flowBase[held.direction & 1] = held.seq;
+        parser.push(toServer(conn.role, held.direction), held.chunk);
+      }
       return chunk;
     }
     // A connection we saw open must start with HTTP: anything else is not
@@ -495,21 +518,43 @@ export class ConnectionTracker {
 
   private collect(conn: Connection): void {
     const { transactions, errors } = conn.parser!.drain();
-    for (const tx of transactions) {
-      this.out.transactions.push({
-        tx,
-        sock: conn.sock,
-        pid: conn.pid,
-        role: conn.role === Role.Client ? 'client' : 'server',
-        endpoints: conn.endpoints,
-        tls: conn.tls,
-      });
+    if (transactions.length > 0) {
+      const { local, remote } = conn.endpoints;
+      const isClient = conn.role === Role.Client;
+      const known = local.port !== 0;
+      const mirror = known ? this.byTuple.get(tupleKey(remote, local)) : undefined;
+      const mirrored = mirror !== undefined && mirror !== conn.sock && this.conns.has(mirror);
+      const pair = known ? (isClient ? `${endpointKey(local)}>${endpointKey(remote)}` : `${endpointKey(remote)}>${endpointKey(local)}`) : undefined;
+      // Where the client-to-server flow began, as the parser was fed.
+      const base = conn.flowBase[isClient ? Direction.Egress : Direction.Ingress];
+      for (const tx of transactions) {
+        this.out.transactions.push({
+          tx,
+          sock: conn.sock,
+          pid: conn.pid,
+          role: isClient ? 'client' : 'server',
+          endpoints: conn.endpoints,
+          tls: conn.tls,
+          exchange: pair === undefined ? undefined : exchangeKey(pair, tx, base),
+          mirrored,
+        });
+      }
     }
     for (const e of errors) this.out.errors.push({ ...e, protocol: conn.protocol });
   }
 }
 
 const EMPTY = new Uint8Array(0);
+
+const endpointKey = (e: Endpoints['local']): string => `${e.address}:${e.port}`;
+const tupleKey = (local: Endpoints['local'], remote: Endpoints['local']): string => `${endpointKey(local)}|${endpointKey(remote)}`;
+
+/** "client>server" and where the request is in the connection: its HTTP/2 stream, or its stream position. */
+function exchangeKey(pair: string, tx: HttpTransaction, base: number | null): string | undefined {
+  if (tx.streamId !== undefined) return `${pair}#${tx.streamId}`;
+  if (tx.requestOffset === undefined || base === null) return undefined;
+  return `${pair}@${(base + tx.requestOffset) >>> 0}`;
+}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

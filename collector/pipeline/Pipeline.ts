@@ -17,6 +17,7 @@ import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type Verd
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import { buildSpan } from '../spans/buildSpan.js';
+import { PeerLinks } from '../spans/PeerLinks.js';
 import { sampled } from '../spans/traceContext.js';
 import { ServiceResources } from '../spans/ServiceResources.js';
 
@@ -72,6 +73,7 @@ export class Pipeline {
   private readonly tracker: ConnectionTracker;
   private readonly resources: ServiceResources;
   private readonly ownSockets = new OwnSockets();
+  private readonly peers = new PeerLinks();
   /** Processes whose libraries to look at once this batch is through. */
   private readonly libraryScans = new Set<number>();
   readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, unsampled: 0, parseErrors: new Map() };
@@ -83,6 +85,11 @@ export class Pipeline {
 
   get connections(): number {
     return this.tracker.size;
+  }
+
+  /** Request ends on this host whose other end never came (both ends traced, spans never joined). */
+  get unmetPeerEnds(): number {
+    return this.peers.dropped;
   }
 
   get trackerStats(): ConnectionTracker['stats'] {
@@ -175,7 +182,7 @@ export class Pipeline {
       this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);
     }
     if (out.transactions.length === 0) return;
-    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns) };
+    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), peers: this.peers };
     const spans: ReadableSpan[] = [];
     for (const obs of out.transactions) {
       const span = buildSpan(obs, this.resources.of(obs.pid), opts);

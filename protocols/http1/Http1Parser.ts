@@ -54,7 +54,7 @@ export class Http1Parser implements ConnectionParser {
       'request',
       this.limits,
       {
-        head: (head, startTs, cut) => this.requestHead(head, startTs, cut),
+        head: (head, startTs, cut, startOffset) => this.requestHead(head, startTs, cut, startOffset),
         headFailed: (code, detail) => this.error(code, 'toServer', detail),
         complete: (bodySize, endTs, truncated) => this.requestComplete(bodySize, endTs, truncated),
         bodyFailed: (code, detail) => this.requestDropped(code, detail),
@@ -135,7 +135,7 @@ export class Http1Parser implements ConnectionParser {
     return out;
   }
 
-  private requestHead(head: MessageHead, startTs: number, cut: boolean): Framing | undefined {
+  private requestHead(head: MessageHead, startTs: number, cut: boolean, startOffset: number): Framing | undefined {
     // A new request is the best bound on a response whose framing was lost.
     this.toClient.release();
     if (this.queue.length >= this.limits.maxPending) {
@@ -143,7 +143,7 @@ export class Http1Parser implements ConnectionParser {
       this.dropOldest();
     }
     this.requestsSeen++;
-    const ex = newExchange(head, startTs);
+    const ex = newExchange(head, startTs, startOffset);
     this.queue.push(ex);
     const framing = cut
       ? { code: 'gap-in-headers', detail: 'request head not captured' }

@@ -34,11 +34,12 @@ export interface MessageHead {
 /** What a reader tells about its messages. */
 export interface MessageSink {
   /**
-   * A head was read (`cut`: only its captured part, the rest fell in a gap).
+   * A head was read (`cut`: only its captured part, the rest fell in a gap);
+   * its message began `startOffset` bytes into the flow.
    * Returns how the body is framed, or undefined to drop the message (the
    * sink has counted why); the reader then looks for the next message.
    */
-  head(head: MessageHead, startTs: number, cut: boolean): Framing | undefined;
+  head(head: MessageHead, startTs: number, cut: boolean, startOffset: number): Framing | undefined;
   /** A head that was expected at this point failed: the message is gone. */
   headFailed(code: string, detail: string): void;
   /** The message ended: normally, or `truncated` (framing lost, or cut by end()). */
@@ -98,6 +99,10 @@ export class MessageReader {
   private skippedWhilePaused = false;
   /** Kernel times of the message: first byte, and last chunk holding its bytes. */
   private startTs = 0;
+  /** Bytes into the flow: where the message began, and where the chunk being read begins. */
+  private startOffset = 0;
+  private chunkOffset = 0;
+  private flowBytes = 0;
   private lastTs = 0;
   /** Kernel times of the chunk being read. */
   private tsFirst = 0;
@@ -131,6 +136,8 @@ export class MessageReader {
     const captured = Math.min(data.length, total);
     this.tsFirst = chunk.tsFirst;
     this.tsLast = chunk.tsLast;
+    this.chunkOffset = this.flowBytes;
+    this.flowBytes += total;
     this.tunnelled = null;
     const wasDone = this.state === DONE;
     let pos = 0;
@@ -208,7 +215,7 @@ export class MessageReader {
     this.seekLineStart = false;
     const stop = at < 0 ? total : at;
     this.stats.skippedBytes += stop - pos;
-    if (at >= 0) this.startHead(true);
+    if (at >= 0) this.startHead(true, at);
     return stop;
   }
 
@@ -237,7 +244,7 @@ export class MessageReader {
     // RFC 9112 section 2.2: empty lines before a request line are ignored.
     let p = pos;
     while (p < captured && (data[p] === CR || data[p] === LF)) p++;
-    if (p < captured) this.startHead(false);
+    if (p < captured) this.startHead(false, p);
     else if (p < total) {
       this.sink.headFailed('gap-in-headers', 'message start not captured');
       this.resync(false);
@@ -245,11 +252,12 @@ export class MessageReader {
     return p;
   }
 
-  private startHead(tentative: boolean): void {
+  private startHead(tentative: boolean, at: number): void {
     this.state = HEAD;
     this.tentative = tentative;
     this.firstLineDone = false;
     this.startTs = this.tsFirst;
+    this.startOffset = this.chunkOffset + at;
   }
 
   private head(data: Uint8Array, pos: number, captured: number, total: number): number {
@@ -326,7 +334,7 @@ export class MessageReader {
     if ('code' in parsed) return this.failHead(parsed.code, parsed.detail, failAt, failLineStart);
     this.acc.reset();
     this.lastTs = this.tsLast;
-    const framing = this.sink.head(parsed.head, this.startTs, false);
+    const framing = this.sink.head(parsed.head, this.startTs, false, this.startOffset);
     if (framing === undefined) this.resync(true);
     else this.beginBody(framing);
     return parsed.end + offset;
@@ -349,7 +357,7 @@ export class MessageReader {
     parseHeaderLines(bytes, lf + 1, bytes.length, this.limits.maxHeaders, headers);
     this.acc.reset();
     this.lastTs = this.tsLast;
-    const framing = this.sink.head(toHead(line, headers), this.startTs, true);
+    const framing = this.sink.head(toHead(line, headers), this.startTs, true, this.startOffset);
     if (framing === undefined) this.resync(false);
     else this.beginBody(framing);
   }
@@ -429,7 +437,7 @@ export class MessageReader {
       if (at >= 0) {
         if (at > pos) this.lastTs = this.tsLast;
         this.finish(true);
-        this.startHead(true);
+        this.startHead(true, at);
         return at;
       }
     }

@@ -11,6 +11,8 @@ export interface Exchange {
   readonly protocol: string;
   readonly requestHeaders: readonly Header[];
   readonly requestStart: number;
+  /** Bytes into the client-to-server flow where the request began. */
+  readonly requestOffset: number;
   requestEnd: number;
   requestBodySize: number;
   requestDone: boolean;
@@ -29,13 +31,14 @@ export interface Exchange {
   dropped: boolean;
 }
 
-export function newExchange(head: MessageHead, startTs: number): Exchange {
+export function newExchange(head: MessageHead, startTs: number, startOffset: number): Exchange {
   return {
     method: head.method,
     target: head.target,
     protocol: head.protocol,
     requestHeaders: head.headers,
     requestStart: startTs,
+    requestOffset: startOffset,
     requestEnd: startTs,
     requestBodySize: 0,
     requestDone: false,
@@ -58,6 +61,7 @@ export function toTransaction(ex: Exchange): HttpTransaction {
     requestHeaders: ex.requestHeaders,
     requestBodySize: ex.requestBodySize,
     requestStart: ex.requestStart,
+    requestOffset: ex.requestOffset,
     requestEnd: ex.requestEnd,
     status: ex.status,
     responseHeaders: ex.responseHeaders,

@@ -59,6 +59,7 @@ export function streamTransaction(s: Stream, truncated: boolean): HttpTransactio
   const responseStart = s.responded ? s.responseStart : Math.max(s.responseEnd, s.requestEnd);
   return {
     protocol: 'HTTP/2',
+    streamId: s.id,
     method: s.method,
     target: s.path,
     requestHeaders: s.requestHeaders,

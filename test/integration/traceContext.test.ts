@@ -1,31 +1,40 @@
 /**
- * Incoming W3C Trace Context through the real `sonde run`: a request that
- * carries traceparent (HTTP/1 header, HTTP/2 header, gRPC metadata) gives a
- * SERVER span in that trace, the child of the remote parent; a trace the
- * caller did not sample gives no span, counted.
+ * Traces that connect, through the real `sonde run`. A request that
+ * carries W3C traceparent (HTTP/1 header, HTTP/2 header, gRPC metadata)
+ * gives a SERVER span in that trace, the child of the remote parent; a
+ * trace the caller did not sample gives no span. A request whose both ends
+ * are traced processes on this host gives a SERVER span that is the child
+ * of the CLIENT span, with nothing injected.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGrpcClient, startGrpcServer } from '../helpers/grpc.js';
 import { startNghttpd, curlHttp2 } from '../helpers/http2.js';
-import { curl, startPython, type Peer } from '../helpers/peers.js';
+import { curl, startNodeServer, startPython, type Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
-import { startSonde, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
+import { configFile, startSonde, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
 
 let sonde: SondeProcess;
 let python: Peer;
 let nghttpd: Peer;
 let grpcServer: Peer;
+let node: Peer;
 
 beforeAll(async () => {
-  [python, nghttpd, grpcServer] = await Promise.all([startPython(await freePort()), startNghttpd(await freePort()), startGrpcServer('node', 0)]);
-  sonde = startSonde(['--open-port', [python, nghttpd, grpcServer].map((p) => p.port).join(',')]);
+  [python, nghttpd, grpcServer, node] = await Promise.all([
+    startPython(await freePort()),
+    startNghttpd(await freePort()),
+    startGrpcServer('node', 0),
+    startNodeServer(await freePort()),
+  ]);
+  const ports = [python, nghttpd, grpcServer, node].map((p) => p.port).join(',');
+  sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "*/curl"\n`)]);
   await sonde.ready();
 }, 60_000);
 
 afterAll(async () => {
   await sonde?.stop();
-  await Promise.all([python, nghttpd, grpcServer].map((p) => p?.stop()));
+  await Promise.all([python, nghttpd, grpcServer, node].map((p) => p?.stop()));
 });
 
 /** A fresh traceparent: its trace id, parent id and header value. */
@@ -73,5 +82,52 @@ describe('a request carrying traceparent', () => {
     await sonde.waitForSpans((s) => serverSpansOn(python.port)(s) && s.attributes['client.port'] === after!.localPort, 1);
     expect(sonde.spansWhere((s) => s.traceId === unsampled.traceId)).toEqual([]);
     expect(sonde.spansWhere((s) => serverSpansOn(python.port)(s) && s.attributes['client.port'] === a!.localPort)).toEqual([]);
+  });
+});
+
+describe('both ends on this host, nothing injected', () => {
+  /** The CLIENT span each SERVER span names as its parent: same trace, same path. */
+  function expectParentedByClient(server: PrintedSpan[]): void {
+    for (const s of server) {
+      const [parent] = sonde.spansWhere((c) => c.spanId === s.parentSpanId);
+      expect(parent, `the parent of ${String(s.attributes['url.path'])}`).toBeDefined();
+      expect(parent!.kind).toBe('CLIENT');
+      expect(parent!.traceId).toBe(s.traceId);
+      expect(parent!.parentSpanId).toBe('');
+      expect(String(parent!.attributes['url.full']).endsWith(String(s.attributes['url.path']))).toBe(true);
+    }
+  }
+
+  it('curl to a Node server, three requests on one connection: each SERVER span the child of its CLIENT span, a trace each', async () => {
+    const paths = ['/', '/status/404', '/chunked'];
+    const results = await curl(paths.map((p) => `http://127.0.0.1:${node.port}${p}`));
+    const port = results[0]!.localPort;
+    expect(results.map((r) => r.localPort)).toEqual([port, port, port]);
+    const server = await sonde.waitForSpans((s) => serverSpansOn(node.port)(s) && s.attributes['client.port'] === port, 3);
+    await sonde.waitForSpans((s) => s.kind === 'CLIENT' && server.some((x) => x.parentSpanId === s.spanId), 3);
+    expect(server.map((s) => s.attributes['url.path']).sort()).toEqual([...paths].sort());
+    expectParentedByClient(server);
+    expect(new Set(server.map((s) => s.traceId)).size).toBe(3);
+  });
+
+  it('ten curls at once to the Python server (a connection per request): every SERVER span parented by the CLIENT span of the same request', async () => {
+    const runs = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => curl([1, 2].map((j) => `http://127.0.0.1:${python.port}/c${i}-${j}`))),
+    );
+    const ports = new Set(runs.flat().map((r) => r.localPort));
+    const server = await sonde.waitForSpans((s) => serverSpansOn(python.port)(s) && ports.has(Number(s.attributes['client.port'])), 20);
+    await sonde.waitForSpans((s) => s.kind === 'CLIENT' && server.some((x) => x.parentSpanId === s.spanId), 20);
+    expectParentedByClient(server);
+  });
+
+  it('HTTP/2 (by stream) and a request that already carries a traceparent (it wins at both ends)', async () => {
+    const tp = traceparent();
+    await curlHttp2(`http://127.0.0.1:${nghttpd.port}/`, { priorKnowledge: true, extra: ['-H', `traceparent: ${tp.header}`] });
+    await curlHttp2(`http://127.0.0.1:${nghttpd.port}/index.html`, { priorKnowledge: true });
+    const [joined] = await sonde.waitForSpans((s) => serverSpansOn(nghttpd.port)(s) && s.attributes['url.path'] === '/index.html', 1);
+    await sonde.waitForSpans((s) => s.spanId === joined!.parentSpanId, 1);
+    expectParentedByClient([joined!]);
+    const [client] = await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.traceId === tp.traceId, 1);
+    expect(client!.spanId).toBe(tp.parentId);
   });
 });

@@ -37,6 +37,8 @@ function observed(role: 'client' | 'server', t: HttpTransaction = tx()): Observe
     role,
     endpoints: { networkType: 'ipv4', local: { address: '10.0.0.1', port: 8080 }, remote: { address: '10.0.0.2', port: 50000 } },
     tls: false,
+    exchange: undefined,
+    mirrored: false,
   };
 }
 

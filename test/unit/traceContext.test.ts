@@ -31,7 +31,7 @@ function observed(role: 'client' | 'server', headers: Header[], protocol = 'HTTP
     truncated: false,
   };
   const endpoints = { networkType: 'ipv4', local: { address: '10.0.0.1', port: 80 }, remote: { address: '10.0.0.2', port: 5000 } } as const;
-  return { tx, sock: 1n, pid: 1, role, endpoints, tls: false };
+  return { tx, sock: 1n, pid: 1, role, endpoints, tls: false, exchange: undefined, mirrored: false };
 }
 
 describe('incoming trace context', () => {

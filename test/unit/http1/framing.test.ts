@@ -6,6 +6,25 @@ const GET = (target: string, extra = '') => `GET ${target} HTTP/1.1\r\nHost: exa
 const OK = (body: string, extra = '') => `HTTP/1.1 200 OK\r\nContent-Length: ${body.length}\r\n${extra}\r\n${body}`;
 
 describe('Http1Parser framing', () => {
+  it('says where in the flow each request began, gaps and bodies counted', () => {
+    const h = new Harness();
+    const first = 'POST /a HTTP/1.1\r\nContent-Length: 3\r\n\r\nabc';
+    h.toServer(first);
+    h.toClient(OK('1'));
+    // 100 bytes the kernel did not copy (a body past the capture), then two pipelined requests in one read.
+    h.toServer(`POST /b HTTP/1.1\r\nContent-Length: 100\r\n\r\n`);
+    h.toServer(new Uint8Array(0), 100);
+    h.toServer(GET('/c') + GET('/d'));
+    for (let i = 0; i < 3; i++) h.toClient(OK('2'));
+    const b = `POST /b HTTP/1.1\r\nContent-Length: 100\r\n\r\n`.length + 100;
+    expect(h.transactions.map((t) => [t.target, t.requestOffset])).toEqual([
+      ['/a', 0],
+      ['/b', first.length],
+      ['/c', first.length + b],
+      ['/d', first.length + b + GET('/c').length],
+    ]);
+  });
+
   it('pairs a Content-Length request and response, with exact times', () => {
     const h = new Harness();
     const t1 = h.toServer('POST /items?id=7 HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello');
@@ -21,6 +40,7 @@ describe('Http1Parser framing', () => {
         ],
         requestBodySize: 5,
         requestStart: t1,
+        requestOffset: 0,
         requestEnd: t1 + 5,
         status: 201,
         responseHeaders: [['content-length', '2']],
