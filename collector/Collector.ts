@@ -181,7 +181,7 @@ export class Collector {
         batches: stats.batches,
         spans: stats.spans,
         unsampledSpans: stats.unsampled,
-        unmetPeerEnds: this.pipeline.unmetPeerEnds,
+        traceGraph: this.pipeline.traceGraphStats,
         kernel: {
           dataRecords: counters[Counter.DataRecords] ?? 0,
           dataBytes: counters[Counter.DataBytes] ?? 0,

@@ -83,6 +83,24 @@ export interface ParseError {
 export interface ParseOutput {
   readonly transactions: HttpTransaction[];
   readonly errors: ParseError[];
+  /** Requests whose heads were read since the last drain, in order: their transactions come later. */
+  readonly started: RequestStart[];
+}
+
+/**
+ * A request whose head has been read, before its answer: where its span
+ * belongs in a trace is decided then, in the order requests really
+ * happened (a call made while serving a request starts after it).
+ */
+export interface RequestStart {
+  readonly method: string;
+  readonly target: string;
+  readonly requestHeaders: readonly Header[];
+  /** Kernel ns of its first byte: its transaction's requestStart. */
+  readonly requestStart: number;
+  /** As in HttpTransaction. */
+  readonly requestOffset?: number;
+  readonly streamId?: number;
 }
 
 /** A stateful parser for one connection, both directions. */
@@ -101,4 +119,10 @@ export interface ConnectionParser {
   skippable(direction: FlowDirection): number;
   /** Requests waiting for their response: bounded, counted when dropped. */
   readonly pending: number;
+  /**
+   * The one request being served (read, not answered yet); undefined when
+   * there is none, or more than one (which one a call belongs to is then
+   * not known).
+   */
+  inFlight(): RequestStart | undefined;
 }

@@ -13,7 +13,7 @@ import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type 
 import { detectProtocol } from '../../protocols/detect.js';
 import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
-import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError } from '../../protocols/types.js';
+import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError, RequestStart } from '../../protocols/types.js';
 import { decodeEndpoints, type Endpoints } from './endpoints.js';
 
 export interface TrackerLimits {
@@ -65,6 +65,24 @@ export interface ObservedTransaction {
   readonly mirrored: boolean;
 }
 
+/** A request whose head was just read, where its connection stands. */
+export interface StartedRequest {
+  readonly req: RequestStart;
+  /** requestKey(sock, req.requestStart): what its transaction will be found by. */
+  readonly key: string;
+  readonly role: 'client' | 'server';
+  /** As ObservedTransaction's; for a server request, set only when its client end is traced too. */
+  readonly exchange: string | undefined;
+  /**
+   * A client request made on a thread that is serving one request, in a
+   * process that serves one request per thread: that request's key.
+   */
+  readonly servedBy: string | undefined;
+}
+
+/** Names a request by its connection and the kernel time of its first byte: the same at its start and its end. */
+export const requestKey = (sock: bigint, requestStart: number): string => `${sock}/${requestStart}`;
+
 export interface IgnoreRequest {
   readonly sock: bigint;
   readonly role: RoleValue;
@@ -94,6 +112,8 @@ export interface TrackerOutput {
   readonly ignore: IgnoreRequest[];
   /** Connections the kernel should copy differently: TLS found, HTTP/2 found, bodies it need not copy. */
   readonly capture: CaptureEntry[];
+  /** Requests begun, in order: each before its own transaction, and before any call made while serving it. */
+  readonly started: StartedRequest[];
 }
 
 export interface TrackerStats {
@@ -145,6 +165,8 @@ interface Connection {
   tls: boolean;
   /** Stream position of the first byte the parser got, by kernel direction; null before. */
   flowBase: [number | null, number | null];
+  /** The thread of the last record, by kernel direction. */
+  tids: [number, number];
 }
 
 /** Addresses of a connection whose open record was lost. */
@@ -164,7 +186,13 @@ export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
   /** Connections with known addresses, by "local|remote": how one end finds the other. */
   private readonly byTuple = new Map<string, bigint>();
-  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [] };
+  /**
+   * By `${pid}:${tid}`: the one server connection that thread has read
+   * requests from, or `shared` once it has read from two (a pool thread,
+   * an event loop): only a thread that serves one connection ties calls.
+   */
+  private readonly threads = new Map<string, { readonly sock: bigint; shared: boolean }>();
+  private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
   /** By `${pid}:${session}`. */
   private readonly untied = new Map<string, Untied>();
   /** TLS sessions seen, by process: the kernel's entries to drop when it exits. */
@@ -312,6 +340,7 @@ export class ConnectionTracker {
   private use(conn: Connection, ev: DataEvent): void {
     conn.lastSeen = ev.tsEnd;
     conn.pid = ev.pid;
+    conn.tids[ev.direction & 1] = ev.tid;
     if (conn.role === Role.Unknown && ev.role !== Role.Unknown) conn.role = ev.role as RoleValue;
     if (conn.protocol === 'ignored') return;
 
@@ -395,7 +424,7 @@ export class ConnectionTracker {
   /** Take the transactions, errors and ignore requests gathered since the last call. */
   drain(): TrackerOutput {
     const out = this.out;
-    this.out = { transactions: [], errors: [], ignore: [], capture: [] };
+    this.out = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
     return out;
   }
 
@@ -439,6 +468,7 @@ export class ConnectionTracker {
       from: [null, null],
       tls: false,
       flowBase: [null, null],
+      tids: [0, 0],
     };
     this.conns.set(sock, conn);
     if (endpoints.local.port !== 0) this.byTuple.set(tupleKey(endpoints.local, endpoints.remote), sock);
@@ -517,8 +547,8 @@ export class ConnectionTracker {
   }
 
   private collect(conn: Connection): void {
-    const { transactions, errors } = conn.parser!.drain();
-    if (transactions.length > 0) {
+    const { transactions, errors, started } = conn.parser!.drain();
+    if (transactions.length > 0 || started.length > 0) {
       const { local, remote } = conn.endpoints;
       const isClient = conn.role === Role.Client;
       const known = local.port !== 0;
@@ -527,6 +557,17 @@ export class ConnectionTracker {
       const pair = known ? (isClient ? `${endpointKey(local)}>${endpointKey(remote)}` : `${endpointKey(remote)}>${endpointKey(local)}`) : undefined;
       // Where the client-to-server flow began, as the parser was fed.
       const base = conn.flowBase[isClient ? Direction.Egress : Direction.Ingress];
+      for (const req of started) {
+        const exchange = pair === undefined ? undefined : exchangeKey(pair, req, base);
+        if (!isClient) this.serving(conn);
+        this.out.started.push({
+          req,
+          key: requestKey(conn.sock, req.requestStart),
+          role: isClient ? 'client' : 'server',
+          exchange: isClient || mirrored ? exchange : undefined,
+          servedBy: isClient ? this.servedBy(conn) : undefined,
+        });
+      }
       for (const tx of transactions) {
         this.out.transactions.push({
           tx,
@@ -542,6 +583,34 @@ export class ConnectionTracker {
     }
     for (const e of errors) this.out.errors.push({ ...e, protocol: conn.protocol });
   }
+
+  /** A server connection read a request on its current ingress thread. */
+  private serving(conn: Connection): void {
+    const thread = `${conn.pid}:${conn.tids[Direction.Ingress]}`;
+    const seen = this.threads.get(thread);
+    if (seen === undefined) {
+      if (this.threads.size >= this.limits.maxConnections) {
+        // The oldest thread is forgotten; if it serves again it is taken as new.
+        const oldest = this.threads.keys().next().value;
+        if (oldest !== undefined) this.threads.delete(oldest);
+      }
+      this.threads.set(thread, { sock: conn.sock, shared: false });
+    } else if (seen.sock !== conn.sock) {
+      seen.shared = true;
+    }
+  }
+
+  /**
+   * The request being served by the thread that sent this client request:
+   * only a thread that has read one server connection, only while that
+   * connection has exactly one request unanswered. Else undefined: a root.
+   */
+  private servedBy(conn: Connection): string | undefined {
+    const seen = this.threads.get(`${conn.pid}:${conn.tids[Direction.Egress]}`);
+    if (seen === undefined || seen.shared) return undefined;
+    const req = this.conns.get(seen.sock)?.parser?.inFlight();
+    return req === undefined ? undefined : requestKey(seen.sock, req.requestStart);
+  }
 }
 
 const EMPTY = new Uint8Array(0);
@@ -550,10 +619,10 @@ const endpointKey = (e: Endpoints['local']): string => `${e.address}:${e.port}`;
 const tupleKey = (local: Endpoints['local'], remote: Endpoints['local']): string => `${endpointKey(local)}|${endpointKey(remote)}`;
 
 /** "client>server" and where the request is in the connection: its HTTP/2 stream, or its stream position. */
-function exchangeKey(pair: string, tx: HttpTransaction, base: number | null): string | undefined {
-  if (tx.streamId !== undefined) return `${pair}#${tx.streamId}`;
-  if (tx.requestOffset === undefined || base === null) return undefined;
-  return `${pair}@${(base + tx.requestOffset) >>> 0}`;
+function exchangeKey(pair: string, req: { readonly streamId?: number; readonly requestOffset?: number }, base: number | null): string | undefined {
+  if (req.streamId !== undefined) return `${pair}#${req.streamId}`;
+  if (req.requestOffset === undefined || base === null) return undefined;
+  return `${pair}@${(base + req.requestOffset) >>> 0}`;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

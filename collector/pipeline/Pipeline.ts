@@ -17,7 +17,7 @@ import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type Verd
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import { buildSpan } from '../spans/buildSpan.js';
-import { PeerLinks } from '../spans/PeerLinks.js';
+import { TraceGraph } from '../spans/TraceGraph.js';
 import { sampled } from '../spans/traceContext.js';
 import { ServiceResources } from '../spans/ServiceResources.js';
 
@@ -73,7 +73,7 @@ export class Pipeline {
   private readonly tracker: ConnectionTracker;
   private readonly resources: ServiceResources;
   private readonly ownSockets = new OwnSockets();
-  private readonly peers = new PeerLinks();
+  private readonly graph = new TraceGraph();
   /** Processes whose libraries to look at once this batch is through. */
   private readonly libraryScans = new Set<number>();
   readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, unsampled: 0, parseErrors: new Map() };
@@ -87,9 +87,9 @@ export class Pipeline {
     return this.tracker.size;
   }
 
-  /** Request ends on this host whose other end never came (both ends traced, spans never joined). */
-  get unmetPeerEnds(): number {
-    return this.peers.dropped;
+  /** How spans were placed in traces: requests never answered, ends that disagreed. */
+  get traceGraphStats(): TraceGraph['stats'] {
+    return this.graph.stats;
   }
 
   get trackerStats(): ConnectionTracker['stats'] {
@@ -177,12 +177,16 @@ export class Pipeline {
       log.debug({ sock: entry.sock.toString(16), tls: entry.tls, whole: entry.whole, from: entry.from }, 'capture changed');
     }
     for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role, req.tls);
+    for (const s of out.started) {
+      if (s.role === 'server') this.graph.serverStarted(s.key, s.req, s.exchange);
+      else this.graph.clientStarted(s.key, s.req, s.exchange, s.servedBy);
+    }
     for (const e of out.errors) {
       const key = `${e.protocol}:${e.code}`;
       this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);
     }
     if (out.transactions.length === 0) return;
-    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), peers: this.peers };
+    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), graph: this.graph };
     const spans: ReadableSpan[] = [];
     for (const obs of out.transactions) {
       const span = buildSpan(obs, this.resources.of(obs.pid), opts);

@@ -83,7 +83,7 @@ export function buildGrpcSpan(obs: ObservedTransaction, resource: Resource, opts
     failed && code !== undefined ? (GRPC_STATUS_NAMES[code] ?? String(code)) : undefined,
     unrecoveredAttr(tx),
   ];
-  const id = spanIdentity(obs, ids, opts.peers);
+  const id = spanIdentity(obs, ids, opts.graph);
   return new SondeSpan(
     rpc ? `${rpc.service}/${rpc.method}` : 'grpc',
     isServer ? SpanKind.SERVER : SpanKind.CLIENT,

@@ -30,7 +30,7 @@ import type { Endpoint } from '../conn/endpoints.js';
 import { VERSION } from '../version.js';
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE, ATTR_SONDE_UNRECOVERED } from './semconv.js';
 import { SondeSpan } from './SondeSpan.js';
-import type { PeerLinks } from './PeerLinks.js';
+import type { TraceGraph } from './TraceGraph.js';
 import { SpanIdPool } from './SpanIds.js';
 import { spanIdentity } from './traceContext.js';
 
@@ -42,8 +42,8 @@ export interface SpanOptions {
   /** Record url.query (off by default: queries often carry secrets). */
   readonly urlQuery: boolean;
   readonly toHrTime: (kernelNs: number) => HrTime;
-  /** Where the two ends of a request on this host meet (traceContext.ts); none: every span its own trace. */
-  readonly peers?: PeerLinks;
+  /** Where each span belongs in a trace (TraceGraph); none: from its own request's traceparent only. */
+  readonly graph?: TraceGraph;
 }
 
 export function header(headers: readonly Header[], name: string): string | undefined {
@@ -241,7 +241,7 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     errorType: failed ? (reset ? 'stream_reset' : String(tx.status)) : undefined,
     scheme: obs.tls ? 'https' : 'http',
   };
-  const id = spanIdentity(obs, ids, opts.peers);
+  const id = spanIdentity(obs, ids, opts.graph);
   return new SondeSpan(
     method === '_OTHER' || method === undefined ? 'HTTP' : method,
     isServer ? SpanKind.SERVER : SpanKind.CLIENT,

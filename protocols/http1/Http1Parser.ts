@@ -11,8 +11,9 @@ import type {
   HttpTransaction,
   ParseError,
   ParseOutput,
+  RequestStart,
 } from '../types.js';
-import { newExchange, toTransaction, type Exchange } from './exchange.js';
+import { newExchange, requestStartOf, toTransaction, type Exchange } from './exchange.js';
 import { LOST_BODY, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import { resolveLimits, type Http1Limits, type Http1Stats } from './limits.js';
 import { MessageReader, type MessageHead } from './MessageReader.js';
@@ -45,6 +46,7 @@ export class Http1Parser implements ConnectionParser {
   private requestsSeen = 0;
   private transactions: HttpTransaction[] = [];
   private errors: ParseError[] = [];
+  private started: RequestStart[] = [];
 
   constructor(limits?: Partial<Http1Limits>) {
     this.limits = resolveLimits(limits);
@@ -84,6 +86,11 @@ export class Http1Parser implements ConnectionParser {
 
   get pending(): number {
     return this.queue.length;
+  }
+
+  inFlight(): RequestStart | undefined {
+    const ex = this.queue.length === 1 ? this.queue[0]! : undefined;
+    return ex === undefined || ex.dropped || ex.status !== 0 ? undefined : requestStartOf(ex);
   }
 
   skippable(direction: FlowDirection): number {
@@ -129,9 +136,10 @@ export class Http1Parser implements ConnectionParser {
   }
 
   drain(): ParseOutput {
-    const out: ParseOutput = { transactions: this.transactions, errors: this.errors };
+    const out: ParseOutput = { transactions: this.transactions, errors: this.errors, started: this.started };
     this.transactions = [];
     this.errors = [];
+    this.started = [];
     return out;
   }
 
@@ -155,6 +163,7 @@ export class Http1Parser implements ConnectionParser {
       return undefined;
     }
     this.sending = ex;
+    this.started.push(requestStartOf(ex));
     return framing;
   }
 

@@ -2,7 +2,7 @@
  * A request and its response while they are being read: what becomes an
  * HttpTransaction once both are complete.
  */
-import type { Header, HttpTransaction } from '../types.js';
+import type { Header, HttpTransaction, RequestStart } from '../types.js';
 import type { MessageHead } from './MessageReader.js';
 
 export interface Exchange {
@@ -70,4 +70,8 @@ export function toTransaction(ex: Exchange): HttpTransaction {
     responseEnd: ex.responseEnd,
     truncated: ex.truncated,
   };
+}
+
+export function requestStartOf(ex: Exchange): RequestStart {
+  return { method: ex.method, target: ex.target, requestHeaders: ex.requestHeaders, requestStart: ex.requestStart, requestOffset: ex.requestOffset };
 }

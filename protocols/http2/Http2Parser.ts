@@ -6,12 +6,12 @@
  * as unrecovered, never guessed. Pure: bytes and kernel times in,
  * transactions and errors out.
  */
-import type { Chunk, ConnectionParser, FlowDirection, Header, HttpTransaction, ParseError, ParseOutput } from '../types.js';
+import type { Chunk, ConnectionParser, FlowDirection, Header, HttpTransaction, ParseError, ParseOutput, RequestStart } from '../types.js';
 import { DEFAULT_MAX_FRAME_SIZE, Flag, FrameType, Setting } from './constants.js';
 import { FrameReader, type Frame, type FrameSink } from './FrameReader.js';
 import { HpackDecoder, type HpackResult } from './hpack/index.js';
 import { DEFAULT_HTTP2_LIMITS, type Http2Limits, type Http2Stats } from './limits.js';
-import { headerValue, newStream, streamTransaction, type Stream } from './stream.js';
+import { headerValue, newStream, streamStart, streamTransaction, type Stream } from './stream.js';
 
 export interface Http2Options {
   /** The connection was already running: no preface, HPACK tables unknown. */
@@ -76,6 +76,7 @@ export class Http2Parser implements ConnectionParser {
   private readonly midway: boolean;
   private transactions: HttpTransaction[] = [];
   private errors: ParseError[] = [];
+  private started: RequestStart[] = [];
 
   constructor(opts: Http2Options = {}) {
     this.limits = { ...DEFAULT_HTTP2_LIMITS, ...opts.limits };
@@ -89,6 +90,16 @@ export class Http2Parser implements ConnectionParser {
 
   get pending(): number {
     return this.streams.size;
+  }
+
+  inFlight(): RequestStart | undefined {
+    let only: Stream | undefined;
+    for (const s of this.streams.values()) {
+      if (s.responded) continue;
+      if (only !== undefined) return undefined;
+      only = s;
+    }
+    return only === undefined ? undefined : streamStart(only);
   }
 
   push(direction: FlowDirection, chunk: Chunk): void {
@@ -112,9 +123,10 @@ export class Http2Parser implements ConnectionParser {
   }
 
   drain(): ParseOutput {
-    const out: ParseOutput = { transactions: this.transactions, errors: this.errors };
+    const out: ParseOutput = { transactions: this.transactions, errors: this.errors, started: this.started };
     this.transactions = [];
     this.errors = [];
+    this.started = [];
     return out;
   }
 
@@ -250,6 +262,7 @@ export class Http2Parser implements ConnectionParser {
       if (method === undefined) this.unrecovered(s, 'method', incomplete);
       if (path === undefined && method !== 'CONNECT') this.unrecovered(s, 'path', incomplete);
       if (headerValue(headers, ':authority') === undefined && incomplete) s.unrecovered.add('authority');
+      this.started.push(streamStart(s));
     }
     s.requestEnd = tsLast;
     if (block.endStream) s.requestEnded = true;

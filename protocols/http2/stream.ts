@@ -2,7 +2,7 @@
  * One HTTP/2 stream as it is being seen: the request and response heads,
  * body sizes and times, and how it ended. Becomes one transaction.
  */
-import type { Header, HttpTransaction } from '../types.js';
+import type { Header, HttpTransaction, RequestStart } from '../types.js';
 
 export interface Stream {
   readonly id: number;
@@ -55,6 +55,11 @@ export function headerValue(headers: readonly Header[], name: string): string | 
 }
 
 /** The stream's transaction; `truncated` when its end was not seen as sent. */
+/** A stream's request, once its headers are read. */
+export function streamStart(s: Stream): RequestStart {
+  return { method: s.method, target: s.path, requestHeaders: s.requestHeaders, requestStart: s.requestStart, streamId: s.id };
+}
+
 export function streamTransaction(s: Stream, truncated: boolean): HttpTransaction {
   const responseStart = s.responded ? s.responseStart : Math.max(s.responseEnd, s.requestEnd);
   return {

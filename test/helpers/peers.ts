@@ -72,6 +72,13 @@ export async function startPython(port: number, env: NodeJS.ProcessEnv = {}): Pr
   return { pid: child.pid!, port, dir, stop: stopper(child) };
 }
 
+/** test/peers/python-relay.py: a threaded Python app that calls `?to=URL` while serving each request. */
+export async function startPythonRelay(port: number, env: NodeJS.ProcessEnv = {}): Promise<Peer> {
+  const child = spawnTied('python3', [join(ROOT, 'test/peers/python-relay.py'), String(port)], { env: { ...process.env, ...env }, stdio: 'ignore' });
+  await listening(child, port, '127.0.0.1', 'python3 relay');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
 export async function startNodeServer(port: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<Peer> {
   const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), host], {
     env: { ...process.env, ...env },

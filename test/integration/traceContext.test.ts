@@ -4,13 +4,14 @@
  * gives a SERVER span in that trace, the child of the remote parent; a
  * trace the caller did not sample gives no span. A request whose both ends
  * are traced processes on this host gives a SERVER span that is the child
- * of the CLIENT span, with nothing injected.
+ * of the CLIENT span, and a call a thread-per-connection server makes while
+ * serving a request is that request's child: with nothing injected.
  */
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGrpcClient, startGrpcServer } from '../helpers/grpc.js';
 import { startNghttpd, curlHttp2 } from '../helpers/http2.js';
-import { curl, startNodeServer, startPython, type Peer } from '../helpers/peers.js';
+import { curl, startNodeServer, startPython, startPythonRelay, type Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { configFile, startSonde, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
 
@@ -19,6 +20,7 @@ let python: Peer;
 let nghttpd: Peer;
 let grpcServer: Peer;
 let node: Peer;
+let relay: Peer;
 
 beforeAll(async () => {
   [python, nghttpd, grpcServer, node] = await Promise.all([
@@ -27,14 +29,15 @@ beforeAll(async () => {
     startGrpcServer('node', 0),
     startNodeServer(await freePort()),
   ]);
-  const ports = [python, nghttpd, grpcServer, node].map((p) => p.port).join(',');
+  relay = await startPythonRelay(await freePort());
+  const ports = [python, nghttpd, grpcServer, node, relay].map((p) => p.port).join(',');
   sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "*/curl"\n`)]);
   await sonde.ready();
 }, 60_000);
 
 afterAll(async () => {
   await sonde?.stop();
-  await Promise.all([python, nghttpd, grpcServer, node].map((p) => p?.stop()));
+  await Promise.all([python, nghttpd, grpcServer, node, relay].map((p) => p?.stop()));
 });
 
 /** A fresh traceparent: its trace id, parent id and header value. */
@@ -129,5 +132,37 @@ describe('both ends on this host, nothing injected', () => {
     expectParentedByClient([joined!]);
     const [client] = await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.traceId === tp.traceId, 1);
     expect(client!.spanId).toBe(tp.parentId);
+  });
+});
+
+describe('a call made while serving a request (a thread per connection)', () => {
+  /** curl -> Python relay -> Node: the four spans of one request, by their links. */
+  function chainOf(curlSpan: PrintedSpan): PrintedSpan[] {
+    const child = (parent: PrintedSpan, kind: string) => sonde.spansWhere((s) => s.parentSpanId === parent.spanId && s.kind === kind);
+    const [relayIn] = child(curlSpan, 'SERVER');
+    const [relayOut] = relayIn ? child(relayIn, 'CLIENT') : [];
+    const [nodeIn] = relayOut ? child(relayOut, 'SERVER') : [];
+    return [curlSpan, relayIn, relayOut, nodeIn].filter((s): s is PrintedSpan => s !== undefined);
+  }
+
+  it.each([1, 10, 50])('curl -> Python relay -> Node with %i client(s) at once: one trace per request, each span the child of its caller', async (clients) => {
+    const runs = await Promise.all(
+      Array.from({ length: clients }, (_, i) => curl([`http://127.0.0.1:${relay.port}/r${i}?to=http://127.0.0.1:${node.port}/n${i}`])),
+    );
+    expect(runs.flat().map((r) => r.status)).toEqual(Array(clients).fill(200));
+    const ports = new Set(runs.flat().map((r) => r.localPort));
+    // The relay's SERVER spans for these requests, then the whole chain of each.
+    const relayIn = await sonde.waitForSpans((s) => serverSpansOn(relay.port)(s) && ports.has(Number(s.attributes['client.port'])), clients);
+    await sonde.waitForSpans((s) => serverSpansOn(node.port)(s) && relayIn.some((r) => r.traceId === s.traceId), clients);
+    for (const r of relayIn) {
+      const [curlSpan] = sonde.spansWhere((s) => s.spanId === r.parentSpanId);
+      expect(curlSpan?.kind).toBe('CLIENT');
+      const chain = chainOf(curlSpan!);
+      expect(chain.map((s) => s.kind)).toEqual(['CLIENT', 'SERVER', 'CLIENT', 'SERVER']);
+      expect(new Set(chain.map((s) => s.traceId)).size).toBe(1);
+      expect(curlSpan!.parentSpanId).toBe('');
+      // The Node request is the one this relay request asked for: /rN asked for /nN.
+      expect(String(chain[3]!.attributes['url.path'])).toBe(String(chain[1]!.attributes['url.path']).replace('/r', '/n'));
+    }
   });
 });

@@ -309,7 +309,7 @@ describe('Http1Parser against hostile input', () => {
     const out = parser.drain();
     expect(out.transactions).toEqual([]);
     expect(parser.pending).toBe(0);
-    expect(parser.drain()).toEqual({ transactions: [], errors: [] });
+    expect(parser.drain()).toEqual({ transactions: [], errors: [], started: [] });
   });
 
   it('treats a first read that is all request as a request, even split at the method', () => {
