@@ -27,6 +27,7 @@ import { breakdown, type CpuProfile } from './lib/profileBreakdown.js';
 import { renderMarkdown, type BenchResults, type CapacityRow, type OverheadRow, type PipelineRow, type Profiled, type TlsRow } from './lib/report.js';
 import { BenchSonde, bpfRunNs, enableBpfStats, type SondeReport } from './lib/sondeRun.js';
 import { grpcOverhead } from './lib/grpcRows.js';
+import { median, sideBySideRows, type ConditionRun } from './lib/sideBySide.js';
 import { uprobeHit } from './lib/uprobeHit.js';
 
 const exec = promisify(execFile);
@@ -51,12 +52,6 @@ type Condition = 'baseline' | 'traced' | 'untraced';
 
 function log(msg: string): void {
   process.stderr.write(`[bench] ${msg}\n`);
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = Math.floor(s.length / 2);
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 async function startLineServer(cmd: string, args: string[], name: string): Promise<{ pid: number; stop(): Promise<void> }> {
@@ -170,16 +165,8 @@ async function overhead(sinkPort: number): Promise<OverheadRow[]> {
 type TlsCondition = 'baseline' | 'probesOff' | 'traced';
 const TLS_RATE = 5000;
 
-interface TlsMeasured {
-  sat: LoadResult;
-  fixed: LoadResult;
-  cpuUs: number;
-  bpfNs: number;
-  spans: number;
-}
-
 /** One condition against one https server: saturation, then TLS_RATE. */
-async function measureTls(url: string, cond: TlsCondition, serverPort: number, sinkPort: number): Promise<TlsMeasured> {
+async function measureTls(url: string, cond: TlsCondition, serverPort: number, sinkPort: number): Promise<ConditionRun> {
   let sonde: BenchSonde | null = null;
   if (cond !== 'baseline') {
     const config = configFile(`ebpf:\n  tls: ${cond === 'traced'}\n`);
@@ -205,7 +192,7 @@ async function tlsOverhead(sinkPort: number): Promise<TlsRow[]> {
   for (const s of servers) {
     const peer = await s.start();
     const url = `https://127.0.0.1:${peer.port}${s.path}`;
-    const runs: Record<TlsCondition, TlsMeasured[]> = { baseline: [], probesOff: [], traced: [] };
+    const runs: Record<TlsCondition, ConditionRun[]> = { baseline: [], probesOff: [], traced: [] };
     try {
       for (let rep = 0; rep < REPS; rep++) {
         for (const cond of ['baseline', 'probesOff', 'traced'] as const) {
@@ -216,22 +203,8 @@ async function tlsOverhead(sinkPort: number): Promise<TlsRow[]> {
     } finally {
       await peer.stop();
     }
-    const lat = (cond: TlsCondition, pick: (m: TlsMeasured) => LoadResult) => ({
-      rps: median(runs[cond].map((m) => pick(m).rps)),
-      p50: median(runs[cond].map((m) => pick(m).p50us)),
-      p99: median(runs[cond].map((m) => pick(m).p99us)),
-    });
-    for (const [load, pick] of [['saturation', (m: TlsMeasured) => m.sat], [TLS_RATE, (m: TlsMeasured) => m.fixed]] as const) {
-      const cost =
-        load === 'saturation'
-          ? null
-          : {
-              cpuUsPerRequest: median(runs.traced.map((m) => m.cpuUs / Math.max(1, m.fixed.requests))),
-              bpfNsPerRequest: median(runs.traced.map((m) => m.bpfNs / Math.max(1, m.fixed.requests))),
-              // Spans of the whole traced run (wrk's saturation included) per request sent.
-              spansPerRequest: median(runs.traced.map((m) => m.spans / Math.max(1, m.fixed.requests + m.sat.requests))),
-            };
-      rows.push({ server: s.name, load, baseline: lat('baseline', pick), probesOff: lat('probesOff', pick), traced: lat('traced', pick), cost });
+    for (const row of sideBySideRows(runs, TLS_RATE)) {
+      rows.push({ server: s.name, load: row.load, baseline: row.latency.baseline, probesOff: row.latency.probesOff, traced: row.latency.traced, cost: row.cost });
     }
   }
   return rows;

@@ -49,6 +49,25 @@ static __always_inline void count_data(__u32 len, __u32 cap)
 	}
 }
 
+/* The header of a data record: `len` bytes at `seq`, the first `offset`
+ * skipped, then `captured` copied. */
+static __always_inline void fill_data(struct sonde_data_event *ev, const struct data_meta *m, __u32 seq,
+				      __u32 len, __u32 captured, __u32 offset, __u8 flags)
+{
+	fill_header(&ev->hdr, SONDE_EV_DATA, m->ts);
+	ev->sock = m->sk;
+	ev->tls = m->tls;
+	ev->ts_end = m->ts_end;
+	ev->seq = seq;
+	ev->len = len;
+	ev->captured = captured;
+	ev->offset = offset;
+	ev->direction = m->direction;
+	ev->role = m->role;
+	ev->source = m->source;
+	ev->flags = flags;
+}
+
 __noinline int emit_data(const struct data_meta *m, const struct chunk *k)
 {
 	const void *buf, *tail;
@@ -90,18 +109,7 @@ __noinline int emit_data(const struct data_meta *m, const struct chunk *k)
 	return 0;
 
 fill:
-	fill_header(&ev->hdr, SONDE_EV_DATA, m->ts);
-	ev->sock = m->sk;
-	ev->tls = m->tls;
-	ev->ts_end = m->ts_end;
-	ev->seq = seq;
-	ev->len = total;
-	ev->captured = cap;
-	ev->offset = skip;
-	ev->direction = m->direction;
-	ev->role = m->role;
-	ev->source = m->source;
-	ev->flags = flags;
+	fill_data(ev, m, seq, total, cap, skip, flags);
 	/* A long read may hold a message head announcing a long body: wake
 	 * userspace now, so its hint lands before the read that ends the body.
 	 * Reads wholly inside a skipped body wake nobody. */
@@ -211,18 +219,7 @@ fill:
 		bpf_ringbuf_discard(ev, 0);
 		return 1;
 	}
-	fill_header(&ev->hdr, SONDE_EV_DATA, m->ts);
-	ev->sock = m->sk;
-	ev->tls = m->tls;
-	ev->ts_end = m->ts_end;
-	ev->seq = seq;
-	ev->len = skipped + used;
-	ev->captured = used;
-	ev->offset = skipped;
-	ev->direction = m->direction;
-	ev->role = m->role;
-	ev->source = m->source;
-	ev->flags = flags;
+	fill_data(ev, m, seq, skipped + used, used, skipped, flags);
 	bpf_ringbuf_submit(ev, rb_flags());
 	count_data(used + skipped, used);
 	return 0;

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { grpcPeerPaths, startGrpcServer, type GrpcKind } from '../../test/helpers/grpc.js';
 import type { LoadResult } from './load.js';
 import type { GrpcRow } from './report.js';
+import { sideBySideRows, type ConditionRun } from './sideBySide.js';
 import { BenchSonde, bpfRunNs } from './sondeRun.js';
 
 const exec = promisify(execFile);
@@ -29,19 +30,6 @@ async function grpcLoad(loadgen: string, target: string, rate: number, seconds: 
   return { rps: s.achievedRate, requests: s.ok, errors: s.errors, p50us: s.p50us, p99us: s.p99us };
 }
 
-interface Measured {
-  sat: LoadResult;
-  fixed: LoadResult;
-  cpuUs: number;
-  bpfNs: number;
-  spans: number;
-}
-
-const median = (xs: number[]): number => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length === 0 ? Number.NaN : s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-
 export async function grpcOverhead(opts: GrpcBenchOptions): Promise<GrpcRow[]> {
   const { goLoadgen } = await grpcPeerPaths();
   const rows: GrpcRow[] = [];
@@ -52,7 +40,7 @@ export async function grpcOverhead(opts: GrpcBenchOptions): Promise<GrpcRow[]> {
   for (const s of servers) {
     const peer = await startGrpcServer(s.kind, 0);
     const target = `127.0.0.1:${peer.port}`;
-    const runs: Record<'baseline' | 'traced', Measured[]> = { baseline: [], traced: [] };
+    const runs: Record<'baseline' | 'traced', ConditionRun[]> = { baseline: [], traced: [] };
     try {
       for (let rep = 0; rep < opts.repetitions; rep++) {
         for (const cond of ['baseline', 'traced'] as const) {
@@ -71,22 +59,9 @@ export async function grpcOverhead(opts: GrpcBenchOptions): Promise<GrpcRow[]> {
     } finally {
       await peer.stop();
     }
-    const lat = (cond: 'baseline' | 'traced', pick: (m: Measured) => LoadResult) => ({
-      rps: median(runs[cond].map((m) => pick(m).rps)),
-      p50: median(runs[cond].map((m) => pick(m).p50us)),
-      p99: median(runs[cond].map((m) => pick(m).p99us)),
-    });
-    for (const [load, pick] of [['saturation', (m: Measured) => m.sat], [GRPC_RATE, (m: Measured) => m.fixed]] as const) {
-      const cost =
-        load === 'saturation'
-          ? null
-          : {
-              cpuUsPerRequest: median(runs.traced.map((m) => m.cpuUs / Math.max(1, m.fixed.requests))),
-              bpfNsPerRequest: median(runs.traced.map((m) => m.bpfNs / Math.max(1, m.fixed.requests))),
-              // The loadgen's warm-up call on each of its 4 connections counts too.
-              spansPerRequest: median(runs.traced.map((m) => m.spans / Math.max(1, m.fixed.requests + m.sat.requests + 8))),
-            };
-      rows.push({ server: s.name, load, baseline: lat('baseline', pick), traced: lat('traced', pick), cost });
+    // The loadgen's warm-up call on each of its 4 connections, in both loads, counts too.
+    for (const row of sideBySideRows(runs, GRPC_RATE, 8)) {
+      rows.push({ server: s.name, load: row.load, baseline: row.latency.baseline, traced: row.latency.traced, cost: row.cost });
     }
   }
   return rows;

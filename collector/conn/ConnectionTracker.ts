@@ -15,6 +15,9 @@ import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError, RequestStart } from '../../protocols/types.js';
 import { decodeEndpoints, type Endpoints } from './endpoints.js';
+import { exchangeKey, pairKey, requestKey, tupleKey } from './exchanges.js';
+import { ThreadTies } from './ThreadTies.js';
+import { TlsSessions } from './TlsSessions.js';
 
 export interface TrackerLimits {
   readonly maxConnections: number;
@@ -80,9 +83,6 @@ export interface StartedRequest {
   readonly servedBy: string | undefined;
 }
 
-/** Names a request by its connection and the kernel time of its first byte: the same at its start and its end. */
-export const requestKey = (sock: bigint, requestStart: number): string => `${sock}/${requestStart}`;
-
 export interface IgnoreRequest {
   readonly sock: bigint;
   readonly role: RoleValue;
@@ -137,13 +137,6 @@ export interface TrackerStats {
 
 type Protocol = 'detecting' | 'http1' | 'http2' | 'ignored';
 
-/** Plaintext records of a TLS session not tied to its socket yet. */
-interface Untied {
-  readonly pid: number;
-  readonly since: number;
-  readonly records: DataEvent[];
-}
-
 interface Connection {
   readonly sock: bigint;
   readonly endpoints: Endpoints;
@@ -186,18 +179,10 @@ export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
   /** Connections with known addresses, by "local|remote": how one end finds the other. */
   private readonly byTuple = new Map<string, bigint>();
-  /**
-   * By `${pid}:${tid}`: the one server connection that thread has read
-   * requests from, or `shared` once it has read from two (a pool thread,
-   * an event loop): only a thread that serves one connection ties calls.
-   */
-  private readonly threads = new Map<string, { readonly sock: bigint; shared: boolean }>();
+  private readonly ties: ThreadTies;
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
-  /** By `${pid}:${session}`. */
-  private readonly untied = new Map<string, Untied>();
-  /** TLS sessions seen, by process: the kernel's entries to drop when it exits. */
-  private readonly sessionsOf = new Map<number, Set<bigint>>();
-  readonly stats: TrackerStats = {
+  private readonly sessions: TlsSessions;
+  private readonly counts: TrackerStats = {
     opened: 0,
     evicted: 0,
     idleClosed: 0,
@@ -210,7 +195,16 @@ export class ConnectionTracker {
     untiedTlsRecords: 0,
   };
 
-  constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {}
+  constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {
+    this.ties = new ThreadTies(limits.maxConnections);
+    this.sessions = new TlsSessions({ maxSessions: limits.maxUntiedSessions, maxRecords: limits.maxUntiedRecords, maxWaitNs: limits.closeGraceNs });
+  }
+
+  /** Counters, with the TLS plaintext dropped for want of its socket. */
+  get stats(): Readonly<TrackerStats> {
+    this.counts.untiedTlsRecords = this.sessions.dropped;
+    return this.counts;
+  }
 
   get size(): number {
     return this.conns.size;
@@ -230,7 +224,7 @@ export class ConnectionTracker {
     }
     const conn = this.connOf(ev);
     if (conn.tls && !(ev.flags & DataFlags.Eof)) {
-      this.stats.ciphertextRecords++;
+      this.counts.ciphertextRecords++;
       return;
     }
     this.use(conn, ev);
@@ -238,9 +232,9 @@ export class ConnectionTracker {
 
   /** Plaintext of a TLS session: on its socket, once that is known. */
   private onTlsData(ev: DataEvent): void {
-    this.noteSession(ev.pid, ev.tls);
+    this.sessions.note(ev.pid, ev.tls);
     if (ev.sock === 0n) {
-      this.holdUntied(ev);
+      this.sessions.hold(ev);
       return;
     }
     const conn = this.connOf(ev);
@@ -250,53 +244,15 @@ export class ConnectionTracker {
 
   /** The kernel tied a TLS session to its socket: the plaintext that waited goes there. */
   onTlsBind(ev: TlsBindEvent): void {
-    this.noteSession(ev.pid, ev.tls);
+    this.sessions.note(ev.pid, ev.tls);
     const conn = this.conns.get(ev.sock);
     if (conn && !conn.tls) this.becomeTls(conn);
-    const key = `${ev.pid}:${ev.tls}`;
-    const waiting = this.untied.get(key);
-    if (!waiting) return;
-    this.untied.delete(key);
-    for (const rec of waiting.records) this.onTlsData({ ...rec, sock: ev.sock });
+    for (const rec of this.sessions.release(ev.pid, ev.tls)) this.onTlsData({ ...rec, sock: ev.sock });
   }
 
   /** Sessions of a process that exited, forgotten here; the kernel should drop them too. */
   forgetProcess(pid: number): bigint[] {
-    const sessions = this.sessionsOf.get(pid);
-    this.sessionsOf.delete(pid);
-    if (!sessions) return [];
-    for (const ssl of sessions) {
-      const waiting = this.untied.get(`${pid}:${ssl}`);
-      if (waiting) {
-        this.stats.untiedTlsRecords += waiting.records.length;
-        this.untied.delete(`${pid}:${ssl}`);
-      }
-    }
-    return [...sessions];
-  }
-
-  private noteSession(pid: number, ssl: bigint): void {
-    let set = this.sessionsOf.get(pid);
-    if (!set) this.sessionsOf.set(pid, (set = new Set()));
-    // Pointers are reused as sessions come and go: the set stays small.
-    if (set.size < this.limits.maxUntiedSessions) set.add(ssl);
-  }
-
-  private holdUntied(ev: DataEvent): void {
-    const key = `${ev.pid}:${ev.tls}`;
-    let waiting = this.untied.get(key);
-    if (!waiting) {
-      if (this.untied.size >= this.limits.maxUntiedSessions) {
-        this.stats.untiedTlsRecords++;
-        return;
-      }
-      this.untied.set(key, (waiting = { pid: ev.pid, since: ev.tsEnd, records: [] }));
-    }
-    if (waiting.records.length >= this.limits.maxUntiedRecords) {
-      this.stats.untiedTlsRecords++;
-      return;
-    }
-    waiting.records.push(ev);
+    return this.sessions.forget(pid);
   }
 
   /**
@@ -304,7 +260,7 @@ export class ConnectionTracker {
    * judged not HTTP) is dropped, and its plaintext starts afresh.
    */
   private becomeTls(conn: Connection): void {
-    if (conn.parser) this.stats.abandonedRequests += conn.parser.pending;
+    if (conn.parser) this.counts.abandonedRequests += conn.parser.pending;
     conn.tls = true;
     conn.protocol = 'detecting';
     conn.parser = null;
@@ -313,7 +269,7 @@ export class ConnectionTracker {
     conn.next = [-1, -1];
     conn.from = [null, null];
     conn.flowBase = [null, null];
-    this.stats.tlsConnections++;
+    this.counts.tlsConnections++;
     this.recapture(conn);
   }
 
@@ -331,7 +287,7 @@ export class ConnectionTracker {
   private connOf(ev: DataEvent): Connection {
     let conn = this.conns.get(ev.sock);
     if (!conn) {
-      this.stats.unknownEndpoints++;
+      this.counts.unknownEndpoints++;
       conn = this.add(ev.sock, UNKNOWN_ENDPOINTS, ev.pid, ev.role as RoleValue, ev.ts);
     }
     return conn;
@@ -360,7 +316,7 @@ export class ConnectionTracker {
     const ahead = conn.next[dir]! >= 0 ? seqDistance(conn.next[dir]!, ev.seq) : 0;
     const hole = ahead > 0 ? ahead : 0;
     conn.next[dir] = (ev.seq + ev.length) >>> 0;
-    this.stats.missingBytes += hole;
+    this.counts.missingBytes += hole;
     if (conn.protocol === 'detecting') {
       // No skip was asked for before a parser existed, so offset is 0 here.
       const first = this.detect(conn, ev.direction, { data: ev.data, length: ev.length, tsFirst: ev.ts, tsLast: ev.tsEnd }, ev.seq);
@@ -430,16 +386,12 @@ export class ConnectionTracker {
 
   /** Drop closed connections past their grace and idle ones; `now` is kernel ns. */
   sweep(now: number): void {
-    for (const [key, waiting] of this.untied) {
-      if (now - waiting.since <= this.limits.closeGraceNs) continue;
-      this.stats.untiedTlsRecords += waiting.records.length;
-      this.untied.delete(key);
-    }
+    this.sessions.sweep(now);
     for (const conn of this.conns.values()) {
       if (conn.closedAt > 0 && now - conn.closedAt > this.limits.closeGraceNs) {
         this.release(conn);
       } else if (now - conn.lastSeen > this.limits.idleTimeoutNs) {
-        this.stats.idleClosed++;
+        this.counts.idleClosed++;
         this.release(conn);
       }
     }
@@ -449,7 +401,7 @@ export class ConnectionTracker {
     if (this.conns.size >= this.limits.maxConnections) {
       const oldest = this.conns.values().next().value;
       if (oldest) {
-        this.stats.evicted++;
+        this.counts.evicted++;
         this.release(oldest);
       }
     }
@@ -472,12 +424,12 @@ export class ConnectionTracker {
     };
     this.conns.set(sock, conn);
     if (endpoints.local.port !== 0) this.byTuple.set(tupleKey(endpoints.local, endpoints.remote), sock);
-    this.stats.opened++;
+    this.counts.opened++;
     return conn;
   }
 
   private release(conn: Connection): void {
-    if (conn.parser) this.stats.abandonedRequests += conn.parser.pending;
+    if (conn.parser) this.counts.abandonedRequests += conn.parser.pending;
     this.conns.delete(conn.sock);
     const key = tupleKey(conn.endpoints.local, conn.endpoints.remote);
     if (this.byTuple.get(key) === conn.sock) this.byTuple.delete(key);
@@ -542,7 +494,7 @@ export class ConnectionTracker {
   private ignore(conn: Connection): void {
     conn.protocol = 'ignored';
     conn.parser = null;
-    this.stats.ignored++;
+    this.counts.ignored++;
     this.out.ignore.push({ sock: conn.sock, role: conn.role, tls: conn.tls });
   }
 
@@ -554,12 +506,12 @@ export class ConnectionTracker {
       const known = local.port !== 0;
       const mirror = known ? this.byTuple.get(tupleKey(remote, local)) : undefined;
       const mirrored = mirror !== undefined && mirror !== conn.sock && this.conns.has(mirror);
-      const pair = known ? (isClient ? `${endpointKey(local)}>${endpointKey(remote)}` : `${endpointKey(remote)}>${endpointKey(local)}`) : undefined;
+      const pair = known ? (isClient ? pairKey(local, remote) : pairKey(remote, local)) : undefined;
       // Where the client-to-server flow began, as the parser was fed.
       const base = conn.flowBase[isClient ? Direction.Egress : Direction.Ingress];
       for (const req of started) {
         const exchange = pair === undefined ? undefined : exchangeKey(pair, req, base);
-        if (!isClient) this.serving(conn);
+        if (!isClient) this.ties.read(conn.pid, conn.tids[Direction.Ingress], conn.sock);
         this.out.started.push({
           req,
           key: requestKey(conn.sock, req.requestStart),
@@ -584,46 +536,18 @@ export class ConnectionTracker {
     for (const e of errors) this.out.errors.push({ ...e, protocol: conn.protocol });
   }
 
-  /** A server connection read a request on its current ingress thread. */
-  private serving(conn: Connection): void {
-    const thread = `${conn.pid}:${conn.tids[Direction.Ingress]}`;
-    const seen = this.threads.get(thread);
-    if (seen === undefined) {
-      if (this.threads.size >= this.limits.maxConnections) {
-        // The oldest thread is forgotten; if it serves again it is taken as new.
-        const oldest = this.threads.keys().next().value;
-        if (oldest !== undefined) this.threads.delete(oldest);
-      }
-      this.threads.set(thread, { sock: conn.sock, shared: false });
-    } else if (seen.sock !== conn.sock) {
-      seen.shared = true;
-    }
-  }
-
   /**
-   * The request being served by the thread that sent this client request:
-   * only a thread that has read one server connection, only while that
-   * connection has exactly one request unanswered. Else undefined: a root.
+   * The request being served by the thread that sent this client request,
+   * if that thread serves one connection and it has one request unanswered.
    */
   private servedBy(conn: Connection): string | undefined {
-    const seen = this.threads.get(`${conn.pid}:${conn.tids[Direction.Egress]}`);
-    if (seen === undefined || seen.shared) return undefined;
-    const req = this.conns.get(seen.sock)?.parser?.inFlight();
-    return req === undefined ? undefined : requestKey(seen.sock, req.requestStart);
+    const sock = this.ties.servedBy(conn.pid, conn.tids[Direction.Egress]);
+    const req = sock === undefined ? undefined : this.conns.get(sock)?.parser?.inFlight();
+    return req === undefined ? undefined : requestKey(sock!, req.requestStart);
   }
 }
 
 const EMPTY = new Uint8Array(0);
-
-const endpointKey = (e: Endpoints['local']): string => `${e.address}:${e.port}`;
-const tupleKey = (local: Endpoints['local'], remote: Endpoints['local']): string => `${endpointKey(local)}|${endpointKey(remote)}`;
-
-/** "client>server" and where the request is in the connection: its HTTP/2 stream, or its stream position. */
-function exchangeKey(pair: string, req: { readonly streamId?: number; readonly requestOffset?: number }, base: number | null): string | undefined {
-  if (req.streamId !== undefined) return `${pair}#${req.streamId}`;
-  if (req.requestOffset === undefined || base === null) return undefined;
-  return `${pair}@${(base + req.requestOffset) >>> 0}`;
-}
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

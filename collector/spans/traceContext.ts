@@ -11,7 +11,8 @@
  */
 import { TraceFlags, type SpanContext, type TraceState as ApiTraceState } from '@opentelemetry/api';
 import { parseTraceParent, TraceState } from '@opentelemetry/core';
-import { requestKey, type ObservedTransaction } from '../conn/ConnectionTracker.js';
+import type { ObservedTransaction } from '../conn/ConnectionTracker.js';
+import { requestKey } from '../conn/exchanges.js';
 import type { Header } from '../../protocols/types.js';
 import { TRACE_ID_BYTES, type SpanIdPool } from './SpanIds.js';
 import { resolve, type TraceGraph } from './TraceGraph.js';

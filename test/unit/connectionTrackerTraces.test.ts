@@ -1,6 +1,7 @@
 /** What the connection layer tells about requests for placing spans in traces. */
 import { describe, expect, it } from 'vitest';
-import { ConnectionTracker, requestKey } from '../../collector/conn/ConnectionTracker.js';
+import { ConnectionTracker } from '../../collector/conn/ConnectionTracker.js';
+import { requestKey } from '../../collector/conn/exchanges.js';
 import { Direction, EventType, Role, type ConnOpenEvent, type DataEvent } from '../../collector/ebpf/abi.js';
 
 type Ep = { address: string; port: number };
