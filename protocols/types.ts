@@ -60,6 +60,8 @@ export interface HttpTransaction {
   readonly requestOffset?: number;
   /** HTTP/2: the stream, the same at both ends. */
   readonly streamId?: number;
+  /** The object ParseOutput.started reported when this request began (the same object). */
+  readonly start?: RequestStart;
   /** HTTP/2: trailers after the response body (gRPC puts its status there). */
   readonly responseTrailers?: readonly Header[];
   /** HTTP/2: the RST_STREAM error code, when the stream was reset. */

@@ -15,7 +15,7 @@ import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError, RequestStart } from '../../protocols/types.js';
 import { decodeEndpoints, type Endpoints } from './endpoints.js';
-import { exchangeKey, pairKey, requestKey, tupleKey } from './exchanges.js';
+import { exchangeKey, pairKey, tupleKey } from './exchanges.js';
 import { ThreadTies } from './ThreadTies.js';
 import { TlsSessions } from './TlsSessions.js';
 
@@ -70,17 +70,18 @@ export interface ObservedTransaction {
 
 /** A request whose head was just read, where its connection stands. */
 export interface StartedRequest {
+  /** Its transaction will carry this very object (HttpTransaction.start). */
   readonly req: RequestStart;
-  /** requestKey(sock, req.requestStart): what its transaction will be found by. */
-  readonly key: string;
   readonly role: 'client' | 'server';
   /** As ObservedTransaction's; for a server request, set only when its client end is traced too. */
   readonly exchange: string | undefined;
   /**
    * A client request made on a thread that is serving one request, in a
-   * process that serves one request per thread: that request's key.
+   * process that serves one request per thread: that request.
    */
-  readonly servedBy: string | undefined;
+  readonly servedBy: RequestStart | undefined;
+  /** A server request read by a thread that serves only its connection: calls it makes may be tied to it. */
+  readonly tieable: boolean;
 }
 
 export interface IgnoreRequest {
@@ -160,6 +161,9 @@ interface Connection {
   flowBase: [number | null, number | null];
   /** The thread of the last record, by kernel direction. */
   tids: [number, number];
+  /** tupleKey of this end, and of the other (its mirror); undefined when the addresses are not known. */
+  readonly tuple: string | undefined;
+  readonly mirrorTuple: string | undefined;
 }
 
 /** Addresses of a connection whose open record was lost. */
@@ -398,6 +402,7 @@ export class ConnectionTracker {
   }
 
   private add(sock: bigint, endpoints: Endpoints, pid: number, role: RoleValue, ts: number): Connection {
+    const known = endpoints.local.port !== 0;
     if (this.conns.size >= this.limits.maxConnections) {
       const oldest = this.conns.values().next().value;
       if (oldest) {
@@ -421,9 +426,11 @@ export class ConnectionTracker {
       tls: false,
       flowBase: [null, null],
       tids: [0, 0],
+      tuple: known ? tupleKey(endpoints.local, endpoints.remote) : undefined,
+      mirrorTuple: known ? tupleKey(endpoints.remote, endpoints.local) : undefined,
     };
     this.conns.set(sock, conn);
-    if (endpoints.local.port !== 0) this.byTuple.set(tupleKey(endpoints.local, endpoints.remote), sock);
+    if (conn.tuple !== undefined) this.byTuple.set(conn.tuple, sock);
     this.counts.opened++;
     return conn;
   }
@@ -431,8 +438,7 @@ export class ConnectionTracker {
   private release(conn: Connection): void {
     if (conn.parser) this.counts.abandonedRequests += conn.parser.pending;
     this.conns.delete(conn.sock);
-    const key = tupleKey(conn.endpoints.local, conn.endpoints.remote);
-    if (this.byTuple.get(key) === conn.sock) this.byTuple.delete(key);
+    if (conn.tuple !== undefined && this.byTuple.get(conn.tuple) === conn.sock) this.byTuple.delete(conn.tuple);
   }
 
   /**
@@ -503,20 +509,20 @@ export class ConnectionTracker {
     if (transactions.length > 0 || started.length > 0) {
       const { local, remote } = conn.endpoints;
       const isClient = conn.role === Role.Client;
-      const known = local.port !== 0;
-      const mirror = known ? this.byTuple.get(tupleKey(remote, local)) : undefined;
+      const mirror = conn.mirrorTuple === undefined ? undefined : this.byTuple.get(conn.mirrorTuple);
       const mirrored = mirror !== undefined && mirror !== conn.sock && this.conns.has(mirror);
-      const pair = known ? (isClient ? pairKey(local, remote) : pairKey(remote, local)) : undefined;
+      // Only clients, and servers whose client end is traced too, name their exchanges.
+      const pair = conn.tuple === undefined || !(isClient || mirrored) ? undefined : isClient ? pairKey(local, remote) : pairKey(remote, local);
       // Where the client-to-server flow began, as the parser was fed.
       const base = conn.flowBase[isClient ? Direction.Egress : Direction.Ingress];
       for (const req of started) {
         const exchange = pair === undefined ? undefined : exchangeKey(pair, req, base);
         if (!isClient) this.ties.read(conn.pid, conn.tids[Direction.Ingress], conn.sock);
         this.out.started.push({
+          tieable: !isClient && this.ties.servedBy(conn.pid, conn.tids[Direction.Ingress]) === conn.sock,
           req,
-          key: requestKey(conn.sock, req.requestStart),
           role: isClient ? 'client' : 'server',
-          exchange: isClient || mirrored ? exchange : undefined,
+          exchange,
           servedBy: isClient ? this.servedBy(conn) : undefined,
         });
       }
@@ -528,7 +534,8 @@ export class ConnectionTracker {
           role: isClient ? 'client' : 'server',
           endpoints: conn.endpoints,
           tls: conn.tls,
-          exchange: pair === undefined ? undefined : exchangeKey(pair, tx, base),
+          // A client's exchange frees its entry in TraceGraph; a server's is not needed.
+          exchange: isClient && pair !== undefined ? exchangeKey(pair, tx, base) : undefined,
           mirrored,
         });
       }
@@ -540,10 +547,9 @@ export class ConnectionTracker {
    * The request being served by the thread that sent this client request,
    * if that thread serves one connection and it has one request unanswered.
    */
-  private servedBy(conn: Connection): string | undefined {
+  private servedBy(conn: Connection): RequestStart | undefined {
     const sock = this.ties.servedBy(conn.pid, conn.tids[Direction.Egress]);
-    const req = sock === undefined ? undefined : this.conns.get(sock)?.parser?.inFlight();
-    return req === undefined ? undefined : requestKey(sock!, req.requestStart);
+    return sock === undefined ? undefined : this.conns.get(sock)?.parser?.inFlight();
   }
 }
 

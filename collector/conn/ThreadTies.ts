@@ -6,14 +6,14 @@
  * calls stay roots rather than guesses.
  */
 export class ThreadTies {
-  /** By `${pid}:${tid}`. */
-  private readonly threads = new Map<string, { readonly sock: bigint; shared: boolean }>();
+  /** By threadKey(pid, tid). */
+  private readonly threads = new Map<number, { readonly sock: bigint; shared: boolean }>();
 
   constructor(private readonly maxThreads: number) {}
 
   /** A server connection read a request on this thread. */
   read(pid: number, tid: number, sock: bigint): void {
-    const key = `${pid}:${tid}`;
+    const key = threadKey(pid, tid);
     const seen = this.threads.get(key);
     if (seen !== undefined) {
       if (seen.sock !== sock) seen.shared = true;
@@ -29,7 +29,10 @@ export class ThreadTies {
 
   /** The one server connection this thread has served, if it has served only one. */
   servedBy(pid: number, tid: number): bigint | undefined {
-    const seen = this.threads.get(`${pid}:${tid}`);
+    const seen = this.threads.get(threadKey(pid, tid));
     return seen === undefined || seen.shared ? undefined : seen.sock;
   }
 }
+
+/** Pids and tids are below 2^22 (PID_MAX_LIMIT): one exact number for both. */
+const threadKey = (pid: number, tid: number): number => pid * 4194304 + tid;

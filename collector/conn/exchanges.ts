@@ -4,9 +4,6 @@
  */
 import type { Endpoint } from './endpoints.js';
 
-/** A request by its connection and the kernel time of its first byte: the same when it starts and when it ends. */
-export const requestKey = (sock: bigint, requestStart: number): string => `${sock}/${requestStart}`;
-
 const endpointKey = (e: Endpoint): string => `${e.address}:${e.port}`;
 
 /** A connection as its end with these addresses files it: "local|remote" (the other end files it reversed). */

@@ -17,6 +17,7 @@ import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type Verd
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import { buildSpan } from '../spans/buildSpan.js';
+import { ids as spanIds } from '../spans/httpSpan.js';
 import { TraceGraph } from '../spans/TraceGraph.js';
 import { sampled } from '../spans/traceContext.js';
 import { ServiceResources } from '../spans/ServiceResources.js';
@@ -73,7 +74,7 @@ export class Pipeline {
   private readonly tracker: ConnectionTracker;
   private readonly resources: ServiceResources;
   private readonly ownSockets = new OwnSockets();
-  private readonly graph = new TraceGraph();
+  private readonly graph = new TraceGraph(spanIds);
   /** Processes whose libraries to look at once this batch is through. */
   private readonly libraryScans = new Set<number>();
   readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, unsampled: 0, parseErrors: new Map() };
@@ -178,8 +179,8 @@ export class Pipeline {
     }
     for (const req of out.ignore) kernel.ignoreConnection(req.sock, req.role, req.tls);
     for (const s of out.started) {
-      if (s.role === 'server') this.graph.serverStarted(s.key, s.req, s.exchange);
-      else this.graph.clientStarted(s.key, s.req, s.exchange, s.servedBy);
+      if (s.role === 'server') this.graph.serverStarted(s.req, s.exchange, s.tieable);
+      else this.graph.clientStarted(s.req, s.exchange, s.servedBy);
     }
     for (const e of out.errors) {
       const key = `${e.protocol}:${e.code}`;

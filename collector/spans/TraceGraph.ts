@@ -15,26 +15,24 @@
  * its root's, read when the span is built, so an end seen a moment late
  * (the server's read can overtake the client's send record) still joins.
  */
-import { randomFillSync } from 'node:crypto';
 import { TraceFlags, type SpanContext, type TraceState } from '@opentelemetry/api';
 import type { RequestStart } from '../../protocols/types.js';
-import { remoteParent, type RemoteParent } from './traceContext.js';
+import { hexOf, SPAN_ID_BYTES, TRACE_ID_BYTES, type SpanIdPool } from './SpanIds.js';
+import { putHex, remoteParent, type RemoteParent } from './w3c.js';
 
-/** The trace a root span starts, or continues from a traceparent it was handed. */
-export interface TraceOf {
-  readonly traceId: string;
-  readonly traceFlags: number;
-  readonly traceState: TraceState | undefined;
-}
-
-/** One span's place: its own id, and what it hangs from. */
+/**
+ * One span's place: the pool slot that will be its ids (its span id fixed
+ * now, its trace id written when it is built), and what it hangs from.
+ */
 export class Placement {
   constructor(
-    readonly spanId: string,
+    readonly ids: Uint8Array,
+    readonly offset: number,
     /** A span of this host, a remote parent, or nothing (a root). */
     public up: Placement | RemoteParent | null,
-    /** Its trace when it is a root. */
-    readonly root: TraceOf,
+    /** A root's trace flags and state (a root's trace id is in its slot). */
+    readonly flags: number,
+    readonly state: TraceState | undefined,
     /** The request, as its two ends must agree on it. */
     readonly request: string,
     /** Kernel ns its request started. */
@@ -45,15 +43,17 @@ export class Placement {
   matches(request: string, at: number): boolean {
     return request === this.request && Math.abs(at - this.at) < SAME_REQUEST_NS;
   }
+
+  get spanIdHex(): string {
+    return hexOf(this.ids, this.offset + TRACE_ID_BYTES, SPAN_ID_BYTES);
+  }
 }
 
 /** Both ends of one request start within this of each other (a stale key from an old connection does not). */
 const SAME_REQUEST_NS = 10e9;
 
-/** What a built span takes from its placement. */
+/** What a built span takes from its placement: its ids are in the placement's slot. */
 export interface Resolved {
-  readonly traceId: string;
-  readonly spanId: string;
   readonly parent: SpanContext | undefined;
   readonly traceFlags: number;
   readonly traceState: TraceState | undefined;
@@ -70,38 +70,51 @@ export interface TraceGraphStats {
 }
 
 export class TraceGraph {
-  /** By ConnectionTracker requestKey. */
-  private readonly placements = new Map<string, Placement>();
+  /** By the request as its parser reported it (the same object its transaction carries). */
+  private readonly placements = new Map<RequestStart, Placement>();
   /** The CLIENT end of each exchange seen on this host, by exchange. */
   private readonly clients = new Map<string, Placement>();
   readonly stats: TraceGraphStats = { unmet: 0, mismatched: 0 };
 
-  constructor(private readonly max = 65536) {}
+  constructor(
+    private readonly pool: SpanIdPool,
+    private readonly max = 65536,
+  ) {}
 
   get size(): number {
     return this.placements.size;
   }
 
-  /** A SERVER request started; `exchange` is set when its client end is traced too. */
-  serverStarted(key: string, req: RequestStart, exchange: string | undefined): void {
+  /**
+   * A SERVER request started; `exchange` is set when its client end is
+   * traced too; `tieable` when calls its thread makes may hang from it. A
+   * request nothing can tie gets no placement: its span is a root, made
+   * when it is built.
+   */
+  serverStarted(req: RequestStart, exchange: string | undefined, tieable: boolean): void {
+    const remote = remoteParent(req.requestHeaders);
+    if (remote === null && exchange === undefined && !tieable) return;
     const request = describe(req);
-    let up: Placement | RemoteParent | null = remoteParent(req.requestHeaders);
-    if (up === null && exchange !== undefined) up = this.clientEnd(exchange, request, req.requestStart);
-    this.place(key, new Placement(freshSpanId(), up, newTrace(), request, req.requestStart));
+    const p = this.fresh(remote, request, req.requestStart);
+    if (remote !== null) putHex(p.ids, p.offset, remote.traceId);
+    else if (exchange !== undefined) p.up = this.clientEnd(exchange, request, req.requestStart);
+    this.remember(this.placements, req, p);
   }
 
   /**
    * A CLIENT request started. `exchange`: its server end is traced too.
-   * `servedBy`: the placement key of the request its thread is serving.
+   * `servedBy`: the request its thread is serving.
    */
-  clientStarted(key: string, req: RequestStart, exchange: string | undefined, servedBy: string | undefined): void {
+  clientStarted(req: RequestStart, exchange: string | undefined, servedBy: RequestStart | undefined): void {
     const request = describe(req);
     const remote = remoteParent(req.requestHeaders);
     const serving = servedBy === undefined ? undefined : this.placements.get(servedBy);
     let p: Placement;
     if (remote !== null) {
       // Its own id is the one it hands downstream; its parent is the caller's own span, unknown here.
-      p = new Placement(remote.spanId, null, remote, request, req.requestStart);
+      p = new Placement(new Uint8Array(TRACE_ID_BYTES + SPAN_ID_BYTES), 0, null, remote.traceFlags, remote.traceState, request, req.requestStart);
+      putHex(p.ids, 0, remote.traceId);
+      putHex(p.ids, TRACE_ID_BYTES, remote.spanId);
     } else {
       const early = exchange === undefined ? undefined : this.clients.get(exchange);
       if (early !== undefined && early.matches(request, req.requestStart)) {
@@ -109,20 +122,27 @@ export class TraceGraph {
         early.up = serving ?? null;
         p = early;
       } else {
-        p = new Placement(freshSpanId(), serving ?? null, newTrace(), request, req.requestStart);
+        p = this.fresh(null, request, req.requestStart);
+        p.up = serving ?? null;
         if (exchange !== undefined) this.remember(this.clients, exchange, p);
       }
     }
-    this.place(key, p);
+    this.remember(this.placements, req, p);
   }
 
   /** The placement of a span being built, gone from here once taken. */
-  take(key: string, exchange: string | undefined): Placement | undefined {
-    const p = this.placements.get(key);
+  take(req: RequestStart | undefined, exchange: string | undefined): Placement | undefined {
+    const p = req === undefined ? undefined : this.placements.get(req);
     if (p === undefined) return undefined;
-    this.placements.delete(key);
+    this.placements.delete(req!);
     if (exchange !== undefined && this.clients.get(exchange) === p) this.clients.delete(exchange);
     return p;
+  }
+
+  /** A placement in a fresh pool slot (random ids); a remote parent hangs it there. */
+  private fresh(remote: RemoteParent | null, request: string, at: number): Placement {
+    const offset = this.pool.take();
+    return new Placement(this.pool.bytes, offset, remote, remote?.traceFlags ?? TraceFlags.SAMPLED, remote?.traceState, request, at);
   }
 
   private clientEnd(exchange: string, request: string, at: number): Placement | null {
@@ -133,48 +153,42 @@ export class TraceGraph {
       return null;
     }
     // Not seen yet (the read overtook the send): made now, the client takes it over.
-    const early = new Placement(freshSpanId(), null, newTrace(), request, at);
+    const early = this.fresh(null, request, at);
     this.remember(this.clients, exchange, early);
     return early;
   }
 
-  private place(key: string, p: Placement): void {
-    this.remember(this.placements, key, p);
-  }
-
-  private remember(map: Map<string, Placement>, key: string, p: Placement): void {
+  private remember<K>(map: Map<K, Placement>, key: K, p: Placement): void {
     if (map.size >= this.max && !map.has(key)) {
       const oldest = map.keys().next().value;
       if (oldest !== undefined) map.delete(oldest);
-      if (map === this.placements) this.stats.unmet++;
+      if (map === (this.placements as Map<unknown, Placement>)) this.stats.unmet++;
     }
     map.set(key, p);
   }
 }
 
-/** A placement's trace, parent, flags and state, from its chain. */
+/**
+ * A placement's parent, flags and state, from its chain; its slot gets the
+ * trace id of the chain's top (a root's own, or the one its traceparent
+ * named, written there when it started).
+ */
 export function resolve(p: Placement): Resolved {
   let top: Placement = p;
   for (let depth = 0; depth < MAX_DEPTH && top.up instanceof Placement; depth++) top = top.up;
-  // A chain cut for depth is read from where it was cut: its own root.
-  const trace: TraceOf = top.up instanceof Placement || top.up === null ? top.root : top.up;
+  if (top !== p) copyTraceId(top, p);
   const up = p.up;
   let parent: SpanContext | undefined;
-  if (up instanceof Placement) parent = { traceId: trace.traceId, spanId: up.spanId, traceFlags: trace.traceFlags, isRemote: true };
-  else if (up !== null) parent = { traceId: trace.traceId, spanId: up.spanId, traceFlags: up.traceFlags, isRemote: true, ...(up.traceState ? { traceState: up.traceState } : {}) };
-  return { traceId: trace.traceId, spanId: p.spanId, parent, traceFlags: trace.traceFlags, traceState: trace.traceState };
+  if (up instanceof Placement) {
+    parent = { traceId: hexOf(p.ids, p.offset, TRACE_ID_BYTES), spanId: up.spanIdHex, traceFlags: top.flags, isRemote: true };
+  } else if (up !== null) {
+    parent = { traceId: up.traceId, spanId: up.spanId, traceFlags: up.traceFlags, isRemote: true, ...(up.traceState ? { traceState: up.traceState } : {}) };
+  }
+  return { parent, traceFlags: top.flags, traceState: top.state };
+}
+
+function copyTraceId(from: Placement, to: Placement): void {
+  to.ids.set(from.ids.subarray(from.offset, from.offset + TRACE_ID_BYTES), to.offset);
 }
 
 const describe = (req: RequestStart): string => `${req.method} ${req.target}`;
-
-function newTrace(): TraceOf {
-  const b = randomFillSync(new Uint8Array(16));
-  b[15]! |= 1; // never all zero (W3C)
-  return { traceId: Buffer.from(b).toString('hex'), traceFlags: TraceFlags.SAMPLED, traceState: undefined };
-}
-
-function freshSpanId(): string {
-  const b = randomFillSync(new Uint8Array(8));
-  b[7]! |= 1;
-  return Buffer.from(b).toString('hex');
-}

@@ -13,6 +13,8 @@ export interface Exchange {
   readonly requestStart: number;
   /** Bytes into the client-to-server flow where the request began. */
   readonly requestOffset: number;
+  /** What was reported when it began: set once, by requestStartOf. */
+  start?: RequestStart;
   requestEnd: number;
   requestBodySize: number;
   requestDone: boolean;
@@ -62,6 +64,7 @@ export function toTransaction(ex: Exchange): HttpTransaction {
     requestBodySize: ex.requestBodySize,
     requestStart: ex.requestStart,
     requestOffset: ex.requestOffset,
+    ...(ex.start ? { start: ex.start } : {}),
     requestEnd: ex.requestEnd,
     status: ex.status,
     responseHeaders: ex.responseHeaders,
@@ -72,6 +75,8 @@ export function toTransaction(ex: Exchange): HttpTransaction {
   };
 }
 
+/** The request as reported when it began: one object per request, also on its transaction. */
 export function requestStartOf(ex: Exchange): RequestStart {
-  return { method: ex.method, target: ex.target, requestHeaders: ex.requestHeaders, requestStart: ex.requestStart, requestOffset: ex.requestOffset };
+  ex.start ??= { method: ex.method, target: ex.target, requestHeaders: ex.requestHeaders, requestStart: ex.requestStart, requestOffset: ex.requestOffset };
+  return ex.start;
 }

@@ -369,6 +369,8 @@ export class Http2Parser implements ConnectionParser {
     s.requestEnd = req.requestEnd;
     s.requestBody = req.requestBodySize;
     s.requestEnded = true;
+    // The upgraded request began as HTTP/1, and was reported then: the same request.
+    s.start = req.start;
   }
 }
 

@@ -25,6 +25,8 @@ export interface Stream {
   resetCode: number | undefined;
   /** Request or response fields the header blocks did not give back. */
   unrecovered: Set<string>;
+  /** What was reported when it began: set once, by streamStart. */
+  start: RequestStart | undefined;
 }
 
 export function newStream(id: number, ts: number): Stream {
@@ -46,6 +48,7 @@ export function newStream(id: number, ts: number): Stream {
     responded: false,
     resetCode: undefined,
     unrecovered: new Set(),
+    start: undefined,
   };
 }
 
@@ -57,7 +60,8 @@ export function headerValue(headers: readonly Header[], name: string): string | 
 /** The stream's transaction; `truncated` when its end was not seen as sent. */
 /** A stream's request, once its headers are read. */
 export function streamStart(s: Stream): RequestStart {
-  return { method: s.method, target: s.path, requestHeaders: s.requestHeaders, requestStart: s.requestStart, streamId: s.id };
+  s.start ??= { method: s.method, target: s.path, requestHeaders: s.requestHeaders, requestStart: s.requestStart, streamId: s.id };
+  return s.start;
 }
 
 export function streamTransaction(s: Stream, truncated: boolean): HttpTransaction {
@@ -65,6 +69,7 @@ export function streamTransaction(s: Stream, truncated: boolean): HttpTransactio
   return {
     protocol: 'HTTP/2',
     streamId: s.id,
+    ...(s.start ? { start: s.start } : {}),
     method: s.method,
     target: s.path,
     requestHeaders: s.requestHeaders,

@@ -6,7 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerBinary, services, startJaeger, waitForSpans, type Jaeger, type JaegerSpan } from '../helpers/jaeger.js';
-import { curl, nodeClient, startNginx, startNodeServer, startPython, type Peer } from '../helpers/peers.js';
+import { curl, nodeClient, startNginx, startNodeServer, startPython, startPythonRelay, type Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { configFile, startSonde, type SondeProcess } from '../helpers/sonde.js';
 
@@ -15,6 +15,7 @@ let sonde: SondeProcess;
 let python: Peer;
 let node: Peer;
 let nginx: Peer;
+let relay: Peer;
 
 beforeAll(async () => {
   // On a cold machine this builds Jaeger (minutes); warm, it is a file check.
@@ -22,7 +23,8 @@ beforeAll(async () => {
   python = await startPython(await freePort(), { OTEL_SERVICE_NAME: 'e2e-python' });
   node = await startNodeServer(await freePort(), '127.0.0.1', { OTEL_SERVICE_NAME: 'e2e-node' });
   nginx = await startNginx(await freePort());
-  const ports = [python.port, node.port, nginx.port].join(',');
+  relay = await startPythonRelay(await freePort(), { OTEL_SERVICE_NAME: 'e2e-relay' });
+  const ports = [python.port, node.port, nginx.port, relay.port].join(',');
   sonde = startSonde(
     ['--print', 'disabled', '--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "*/curl"\n    - exe_path: "*/node"\n`)],
     { OTEL_EXPORTER_OTLP_ENDPOINT: jaeger.otlpGrpcEndpoint, OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc', OTEL_BSP_SCHEDULE_DELAY: '200' },
@@ -32,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await sonde?.stop();
-  await Promise.all([python, node, nginx].map((p) => p?.stop()));
+  await Promise.all([python, node, nginx, relay].map((p) => p?.stop()));
   await jaeger?.stop();
 });
 
@@ -100,8 +102,34 @@ describe('into Jaeger over OTLP/gRPC', () => {
     expect(server!.attributes['http.response.status_code']).toBe(201);
     expect(Number(client!.durationNs)).toBeLessThanOrEqual(results[0]!.durationNs);
     expect(server!.durationNs).toBeLessThanOrEqual(client!.durationNs);
+    // Both ends traced on this host: one trace, the server's span the client's child.
+    expect(server!.traceId).toBe(client!.traceId);
+    expect(server!.parentSpanId).toBe(client!.spanId);
     const known = await services(jaeger);
     expect(known).toEqual(expect.arrayContaining(['e2e-python', 'e2e-node', 'nginx', 'curl', 'e2e-client']));
+  });
+});
+
+describe('traces that connect, in Jaeger', () => {
+  it('curl -> a threaded Python app -> Node, 10 at once: ten traces of four spans, each the child of its caller', async () => {
+    const runs = await Promise.all(Array.from({ length: 10 }, (_, i) => curl([`http://127.0.0.1:${relay.port}/e2e${i}?to=http://127.0.0.1:${node.port}/from-relay-${i}`])));
+    expect(runs.flat().map((r) => r.status)).toEqual(Array(10).fill(200));
+    const ports = new Set(runs.flat().map((r) => r.localPort));
+    const relayIn = await waitForSpans(jaeger, 'e2e-relay', (s) => s.kind === 'SERVER' && ports.has(Number(s.attributes['client.port'])), 10);
+    for (const r of relayIn) {
+      // Jaeger returns whole traces: every service's spans of the relay's traces.
+      const trace = await waitForSpans(jaeger, 'e2e-relay', (s) => s.traceId === r.traceId, 4);
+      const byKind = (kind: string, service: string) => trace.filter((s) => s.kind === kind && s.resource['service.name'] === service);
+      const [curlOut] = byKind('CLIENT', 'curl');
+      const [relayOut] = byKind('CLIENT', 'e2e-relay');
+      const [nodeIn] = byKind('SERVER', 'e2e-node');
+      expect(trace).toHaveLength(4);
+      expect(curlOut!.parentSpanId).toBe('');
+      expect(r.parentSpanId).toBe(curlOut!.spanId);
+      expect(relayOut!.parentSpanId).toBe(r.spanId);
+      expect(nodeIn!.parentSpanId).toBe(relayOut!.spanId);
+      expect(String(nodeIn!.attributes['url.path'])).toBe(String(r.attributes['url.path']).replace('/e2e', '/from-relay-'));
+    }
   });
 });
 

@@ -1,7 +1,6 @@
 /** What the connection layer tells about requests for placing spans in traces. */
 import { describe, expect, it } from 'vitest';
 import { ConnectionTracker } from '../../collector/conn/ConnectionTracker.js';
-import { requestKey } from '../../collector/conn/exchanges.js';
 import { Direction, EventType, Role, type ConnOpenEvent, type DataEvent } from '../../collector/ebpf/abi.js';
 
 type Ep = { address: string; port: number };
@@ -53,9 +52,15 @@ describe('ConnectionTracker for traces', () => {
       ['client', '/two', `${pair}@${second}`],
       ['server', '/two', `${pair}@${second}`],
     ]);
-    const byRole = (role: string) => out.transactions.filter((x) => x.role === role).map((x) => [x.tx.target, x.exchange, x.mirrored]);
-    expect(byRole('server')).toEqual(byRole('client'));
-    expect(out.transactions.every((x) => out.started.some((st) => st.key === requestKey(x.sock, x.tx.requestStart)))).toBe(true);
+    expect(out.transactions.map((x) => [x.role, x.tx.target, x.mirrored])).toEqual([
+      ['server', '/one', true],
+      ['client', '/one', true],
+      ['server', '/two', true],
+      ['client', '/two', true],
+    ]);
+    // A client's transaction names its exchange (to free its entry); each carries the very request its start reported.
+    expect(out.transactions.filter((x) => x.role === 'client').map((x) => x.exchange)).toEqual([`${pair}@${isn}`, `${pair}@${second}`]);
+    expect(out.transactions.every((x) => out.started.some((st) => st.req === x.tx.start))).toBe(true);
   });
 
   it('a call sent by the thread serving one connection names that request; a pool thread (two connections) names none', () => {
@@ -69,8 +74,8 @@ describe('ConnectionTracker for traces', () => {
     t.onOpen(open(21n, Role.Client, { address: '127.0.0.1', port: 50001 }, { address: '127.0.0.1', port: 9000 }, 7));
     t.onData(data(21n, Direction.Egress, REQ('/other'), 0, app(12, Role.Client)));
     let started = t.drain().started;
-    const inKey = started.find((x) => x.req.target === '/in')!.key;
-    expect(started.find((x) => x.req.target === '/out')!.servedBy).toBe(inKey);
+    const served = started.find((x) => x.req.target === '/in')!.req;
+    expect(started.find((x) => x.req.target === '/out')!.servedBy).toBe(served);
     expect(started.find((x) => x.req.target === '/other')!.servedBy).toBeUndefined();
 
     // Thread 11 then reads a second connection: it is a pool thread, its calls are tied no more.

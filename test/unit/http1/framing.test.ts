@@ -41,6 +41,7 @@ describe('Http1Parser framing', () => {
         requestBodySize: 5,
         requestStart: t1,
         requestOffset: 0,
+        start: { method: 'POST', target: '/items?id=7', requestHeaders: expect.any(Array), requestStart: t1, requestOffset: 0 },
         requestEnd: t1 + 5,
         status: 201,
         responseHeaders: [['content-length', '2']],
