@@ -3,13 +3,13 @@
  * the order requests really happened, and read when the span is built
  * (after its answer). Three ties, in this order of trust:
  *
- *  1. the request carries W3C `traceparent` (traceContext.ts);
+ *  1. the request carries W3C `traceparent` (w3c.ts);
  *  2. both ends of its connection are traced processes on this host: the
  *     SERVER span is the CLIENT span's child (the request is named alike at
  *     both ends, ConnectionTracker `exchange`);
- *  3. a CLIENT request made on the thread that is serving a request, in a
- *     process that serves one request per thread: the CLIENT span is that
- *     SERVER span's child (ConnectionTracker `servedBy`).
+ *  3. a CLIENT request sent by the thread that is serving a request, a
+ *     thread that serves only that connection: the CLIENT span is that
+ *     SERVER span's child (ConnectionTracker `servedBy`, ThreadTies).
  *
  * Anything else is a root: never a guessed parent. A placement's trace is
  * its root's, read when the span is built, so an end seen a moment late
