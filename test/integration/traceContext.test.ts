@@ -145,6 +145,23 @@ describe('a call made while serving a request (a thread per connection)', () => 
     return [curlSpan, relayIn, relayOut, nodeIn].filter((s): s is PrintedSpan => s !== undefined);
   }
 
+  it('a request that carries a traceparent keeps its trace id end to end', async () => {
+    const tp = traceparent();
+    const [r] = await curl([`http://127.0.0.1:${relay.port}/tp?to=http://127.0.0.1:${node.port}/tp-down`], ['-H', `traceparent: ${tp.header}`]);
+    expect(r!.status).toBe(200);
+    const [nodeIn] = await sonde.waitForSpans((s) => serverSpansOn(node.port)(s) && s.attributes['url.path'] === '/tp-down', 1);
+    const [curlSpan] = await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.traceId === tp.traceId && s.attributes['server.port'] === relay.port, 1);
+    // curl's span is the one the header names; the relay's and Node's hang below it.
+    expect(curlSpan!.spanId).toBe(tp.parentId);
+    expect(chainOf(curlSpan!).map((s) => [s.kind, s.traceId])).toEqual([
+      ['CLIENT', tp.traceId],
+      ['SERVER', tp.traceId],
+      ['CLIENT', tp.traceId],
+      ['SERVER', tp.traceId],
+    ]);
+    expect(chainOf(curlSpan!)[3]!.spanId).toBe(nodeIn!.spanId);
+  });
+
   it.each([1, 10, 50])('curl -> Python relay -> Node with %i client(s) at once: one trace per request, each span the child of its caller', async (clients) => {
     const runs = await Promise.all(
       Array.from({ length: clients }, (_, i) => curl([`http://127.0.0.1:${relay.port}/r${i}?to=http://127.0.0.1:${node.port}/n${i}`])),
