@@ -39,6 +39,9 @@ export class Placement {
     readonly at: number,
   ) {}
 
+  /** Made by a server end for a client end not seen yet: no span, unless that client takes it over. */
+  awaited = false;
+
   /** Is `other` (the other end's view) plausibly the same request: same text, close in time? */
   matches(request: string, at: number): boolean {
     return request === this.request && Math.abs(at - this.at) < SAME_REQUEST_NS;
@@ -120,6 +123,7 @@ export class TraceGraph {
       if (early !== undefined && early.matches(request, req.requestStart)) {
         // The server end came first and made this placement: it is ours now.
         early.up = serving ?? null;
+        early.awaited = false;
         p = early;
       } else {
         p = this.fresh(null, request, req.requestStart);
@@ -154,6 +158,7 @@ export class TraceGraph {
     }
     // Not seen yet (the read overtook the send): made now, the client takes it over.
     const early = this.fresh(null, request, at);
+    early.awaited = true;
     this.remember(this.clients, exchange, early);
     return early;
   }
@@ -179,7 +184,9 @@ export function resolve(p: Placement): Resolved {
   if (top !== p) copyTraceId(top, p);
   const up = p.up;
   let parent: SpanContext | undefined;
-  if (up instanceof Placement) {
+  // A client end that never came (its request lost) made no span: no parent rather than a missing one.
+  if (up instanceof Placement && up.awaited) parent = undefined;
+  else if (up instanceof Placement) {
     parent = { traceId: hexOf(p.ids, p.offset, TRACE_ID_BYTES), spanId: up.spanIdHex, traceFlags: top.flags, isRemote: true };
   } else if (up !== null) {
     parent = { traceId: up.traceId, spanId: up.spanId, traceFlags: up.traceFlags, isRemote: true, ...(up.traceState ? { traceState: up.traceState } : {}) };

@@ -52,6 +52,12 @@ describe('TraceGraph', () => {
     }
   });
 
+  it('a server end whose client end never comes (its request lost) gets no parent, not a missing one', () => {
+    const g = graph();
+    g.serverStarted(R('s', req('/x')), 'a>b@1', true);
+    expect(view(g.take(K('s'), undefined)!).parent).toBeUndefined();
+  });
+
   it('ends that disagree on the request are left apart, counted', () => {
     const g = graph();
     g.clientStarted(R('c', req('/x')), 'a>b@1', undefined);
