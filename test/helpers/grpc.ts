@@ -140,6 +140,11 @@ export interface GrpcClientOptions {
   concurrent?: number;
   /** Metadata on the unary calls (the node client only). */
   metadata?: Record<string, string>;
+  /**
+   * Called with the client's pid before it runs (it waits in a shell that
+   * then execs it, so the pid stays): e.g. to start a Sonde selecting it alone.
+   */
+  beforeStart?: (pid: number) => Promise<void>;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -152,6 +157,30 @@ export interface GrpcClientOptions {
  * are results; a client that exits non-zero (bad usage, no connection
  * setup) rejects.
  */
+/** collect(), with the program held in a shell until `beforeStart` has seen its pid. */
+async function collectPaused(
+  cmd: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  beforeStart: (pid: number) => Promise<void>,
+): Promise<{ pid: number; code: number | null; stdout: string; stderr: string }> {
+  const child = spawnTied('sh', ['-c', 'read _ && exec "$@"', 'sh', cmd, ...args], { env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const done = new Promise<number | null>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', resolve);
+  });
+  try {
+    await beforeStart(child.pid!);
+  } finally {
+    child.stdin!.end('\n');
+  }
+  return { pid: child.pid!, code: await done, stdout, stderr };
+}
+
 export async function runGrpcClient(
   kind: GrpcKind,
   target: string,
@@ -167,7 +196,7 @@ export async function runGrpcClient(
     if (kind !== 'node') throw new Error('runGrpcClient: metadata is for the node client');
     for (const [k, v] of Object.entries(opts.metadata)) args.push('--metadata', `${k}=${v}`);
   }
-  const { pid, code, stdout, stderr } = await collect(cmd, args, opts.env ?? {});
+  const { pid, code, stdout, stderr } = opts.beforeStart ? await collectPaused(cmd, args, opts.env ?? {}, opts.beforeStart) : await collect(cmd, args, opts.env ?? {});
   if (code !== 0) throw new Error(`${kind} gRPC client exited ${code}: ${stderr.trim()}`);
   const results = stdout
     .trim()

@@ -19,12 +19,9 @@ beforeAll(async () => {
   const ports = [...servers.values()].map((p) => p.port).join(',');
   sonde = startSonde([
     '--config',
-    // The clients too, for their CLIENT spans: grpc-go's binary, and the
-    // interpreters of the grpc-js and grpcio clients (node here runs only test peers and the test itself).
-    configFile(
-      `discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "${paths.goClient}"\n` +
-        `    - exe_path: "${process.execPath}"\n    - exe_path: "*/python3*"\n`,
-    ),
+    // grpc-go's client too, for its CLIENT spans (its binary is its own; the
+    // node and python clients are selected by pid, below).
+    configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "${paths.goClient}"\n`),
   ]);
   await sonde.ready();
 }, 180_000);
@@ -128,17 +125,36 @@ describe('failing calls and deadlines', () => {
 });
 
 describe('CLIENT spans', () => {
+  // Each client is selected alone, by its pid, by a Sonde of its own: selecting
+  // node or python by executable would trace every test's processes.
   it.each(KINDS)('the %s client: one CLIENT span per call, with the status it got, failing ones in error', async (clientKind) => {
     const server = servers.get('go')!;
-    const { pid, results } = await runGrpcClient(clientKind, `127.0.0.1:${server.port}`, CALLS.map((c) => c.spec));
-    expect(results.map((r) => r.code)).toEqual(CALLS.map((c) => c.code));
-    const spans = (await sonde.waitForSpans((s) => s.kind === 'CLIENT' && s.resource['process.pid'] === pid, CALLS.length)).sort(byStart);
-    expect(spans.map((s) => [s.name, s.attributes['rpc.grpc.status_code'], s.status.code])).toEqual(
-      CALLS.map((c) => [`${ECHO}/${c.method}`, c.code, c.code === 0 ? 'UNSET' : 'ERROR']),
-    );
-    expect(spans.every((s) => s.attributes['server.port'] === server.port && s.attributes['network.peer.address'] === '127.0.0.1')).toBe(true);
+    let own: SondeProcess | undefined;
+    try {
+      const { pid, results } = await runGrpcClient(clientKind, `127.0.0.1:${server.port}`, CALLS.map((c) => c.spec), {
+        beforeStart: async (pid) => {
+          own = startSonde(['--pid', String(pid)]);
+          await own.ready();
+        },
+      });
+      expect(results.map((r) => r.code)).toEqual(CALLS.map((c) => c.code));
+      await expectClientSpans(own!, pid, server);
+    } finally {
+      await own?.stop();
+    }
   });
+});
 
+/** One CLIENT span per call of CALLS from `pid`, with the status the client got. */
+async function expectClientSpans(own: SondeProcess, pid: number, server: Peer): Promise<void> {
+  const spans = (await own.waitForSpans((s) => s.kind === 'CLIENT' && s.resource['process.pid'] === pid, CALLS.length)).sort(byStart);
+  expect(spans.map((s) => [s.name, s.attributes['rpc.grpc.status_code'], s.status.code])).toEqual(
+    CALLS.map((c) => [`${ECHO}/${c.method}`, c.code, c.code === 0 ? 'UNSET' : 'ERROR']),
+  );
+  expect(spans.every((s) => s.attributes['server.port'] === server.port && s.attributes['network.peer.address'] === '127.0.0.1')).toBe(true);
+}
+
+describe('grpc-go helloworld', () => {
   it("grpc-go's helloworld client: helloworld.Greeter/SayHello and echo calls on one connection", async () => {
     const server = servers.get('go')!;
     const { pid, results } = await runGrpcClient('go', `127.0.0.1:${server.port}`, ['hello:sonde', 'unary:hi', 'unary:NOT_FOUND']);
