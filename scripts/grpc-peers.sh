@@ -21,16 +21,7 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[grpc-peers] %s\n' "$*" >&2; }
 
-# The cache root as scripts/jaeger.sh picks it.
-cache_root=${SONDE_CACHE_DIR:-}
-if [ -z "$cache_root" ]; then
-  cache_root=/var/cache/sonde
-  if ! mkdir -p "$cache_root" 2>/dev/null || [ ! -w "$cache_root" ]; then
-    cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/sonde
-  fi
-fi
-case "$cache_root" in /*) ;; *) cache_root="$PWD/$cache_root" ;; esac
-mkdir -p "$cache_root"
+. scripts/cache-root.sh
 
 go_src=test/peers/grpc/go
 # File names are part of the hash, so a moved file rebuilds too.

@@ -20,15 +20,7 @@ JAEGER_V2_VERSION=2.13.0
 
 say() { printf '[jaeger] %s\n' "$*" >&2; }
 
-cache_root=${SONDE_CACHE_DIR:-}
-if [ -z "$cache_root" ]; then
-  # /var/cache needs root (as Sonde itself does); anyone else gets ~/.cache.
-  cache_root=/var/cache/sonde
-  if ! mkdir -p "$cache_root" 2>/dev/null || [ ! -w "$cache_root" ]; then
-    cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/sonde
-  fi
-fi
-case "$cache_root" in /*) ;; *) cache_root="$PWD/$cache_root" ;; esac
+. "$(dirname "${BASH_SOURCE[0]}")/cache-root.sh"
 dir="$cache_root/jaeger-$JAEGER_V2_VERSION"
 bin="$dir/jaeger"
 

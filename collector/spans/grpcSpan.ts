@@ -5,7 +5,6 @@
  * a CLIENT span fails on any non-OK status, a SERVER span only on the
  * statuses that mean the server failed.
  */
-import { SpanKind } from '@opentelemetry/api';
 import type { Resource } from '@opentelemetry/resources';
 import {
   ATTR_CLIENT_ADDRESS,
@@ -21,7 +20,7 @@ import {
 } from '@opentelemetry/semantic-conventions';
 import { GRPC_STATUS_NAMES, grpcFailed, grpcMethod, grpcStatusCode } from '../../protocols/grpc/status.js';
 import type { ObservedTransaction } from '../conn/ConnectionTracker.js';
-import { ERROR, header, ids, OK, protocolVersion, requestAuthority, SCOPE, splitHost, type SpanOptions, unrecoveredAttr } from './httpSpan.js';
+import { finishedSpan, header, protocolVersion, requestAuthority, splitHost, type SpanOptions, unrecoveredAttr } from './httpSpan.js';
 import {
   ATTR_HTTP_REQUEST_BODY_SIZE,
   ATTR_HTTP_RESPONSE_BODY_SIZE,
@@ -31,8 +30,7 @@ import {
   ATTR_RPC_SYSTEM,
   ATTR_SONDE_UNRECOVERED,
 } from './semconv.js';
-import { SondeSpan } from './SondeSpan.js';
-import { spanIdentity } from './traceContext.js';
+import type { SondeSpan } from './SondeSpan.js';
 
 const KEYS = [
   ATTR_RPC_SYSTEM,
@@ -83,21 +81,5 @@ export function buildGrpcSpan(obs: ObservedTransaction, resource: Resource, opts
     failed && code !== undefined ? (GRPC_STATUS_NAMES[code] ?? String(code)) : undefined,
     unrecoveredAttr(tx),
   ];
-  const id = spanIdentity(obs, ids, opts.graph);
-  return new SondeSpan(
-    rpc ? `${rpc.service}/${rpc.method}` : 'grpc',
-    isServer ? SpanKind.SERVER : SpanKind.CLIENT,
-    id.ids,
-    id.offset,
-    id.parent,
-    opts.toHrTime(tx.requestStart),
-    opts.toHrTime(Math.max(tx.responseEnd, tx.requestStart)),
-    failed ? ERROR : OK,
-    KEYS,
-    values,
-    resource,
-    SCOPE,
-    id.traceFlags,
-    id.traceState,
-  );
+  return finishedSpan(obs, resource, opts, rpc ? `${rpc.service}/${rpc.method}` : 'grpc', failed, KEYS, values);
 }

@@ -35,7 +35,7 @@ import { SpanIdPool } from './SpanIds.js';
 import { spanIdentity } from './traceContext.js';
 
 const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
-export const SCOPE = { name: 'sonde', version: VERSION };
+const SCOPE = { name: 'sonde', version: VERSION };
 export const ids = new SpanIdPool();
 
 export interface SpanOptions {
@@ -97,8 +97,8 @@ export function splitTarget(target: string): { path: string; query?: string } {
 /** "HTTP/1.1" -> "1.1", "HTTP/2" -> "2", as network.protocol.version wants it. */
 export const protocolVersion = (p: string): string => (p.startsWith('HTTP/') ? p.slice(5) : p);
 
-export const OK: SpanStatus = { code: SpanStatusCode.UNSET };
-export const ERROR: SpanStatus = { code: SpanStatusCode.ERROR };
+const OK: SpanStatus = { code: SpanStatusCode.UNSET };
+const ERROR: SpanStatus = { code: SpanStatusCode.ERROR };
 
 /** A SERVER span's attributes, in the order serverValues gives them. */
 const SERVER_KEYS = [
@@ -241,18 +241,40 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     errorType: failed ? (reset ? 'stream_reset' : String(tx.status)) : undefined,
     scheme: obs.tls ? 'https' : 'http',
   };
+  return finishedSpan(
+    obs,
+    resource,
+    opts,
+    method === '_OTHER' || method === undefined ? 'HTTP' : method,
+    failed,
+    isServer ? SERVER_KEYS : CLIENT_KEYS,
+    isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer)),
+  );
+}
+
+/** The span of a transaction: its place in a trace, its kind, and its times, from the first request byte to the last response byte. */
+export function finishedSpan(
+  obs: ObservedTransaction,
+  resource: Resource,
+  opts: SpanOptions,
+  name: string,
+  failed: boolean,
+  keys: readonly string[],
+  values: ReadonlyArray<AttributeValue | undefined>,
+): SondeSpan {
+  const { tx } = obs;
   const id = spanIdentity(obs, ids, opts.graph);
   return new SondeSpan(
-    method === '_OTHER' || method === undefined ? 'HTTP' : method,
-    isServer ? SpanKind.SERVER : SpanKind.CLIENT,
+    name,
+    obs.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
     id.ids,
     id.offset,
     id.parent,
     opts.toHrTime(tx.requestStart),
     opts.toHrTime(Math.max(tx.responseEnd, tx.requestStart)),
     failed ? ERROR : OK,
-    isServer ? SERVER_KEYS : CLIENT_KEYS,
-    isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer)),
+    keys,
+    values,
     resource,
     SCOPE,
     id.traceFlags,
