@@ -11,7 +11,10 @@ import type { ProgramFailure } from './ebpf/BpfObject.js';
 import type { ModeChoice } from './ebpf/captureMode.js';
 import { KernelCapture } from './ebpf/KernelCapture.js';
 import { KernelClock } from './ebpf/KernelClock.js';
+import type { MetricsOutput } from './export/MetricsOutput.js';
 import type { SpanSink } from './export/SpanSink.js';
+import { RedMetrics, type HistogramKind } from './metrics/RedMetrics.js';
+import { SelfMetrics, type HealthSnapshot } from './metrics/SelfMetrics.js';
 import type { Logger } from './log.js';
 import { Pipeline, type KernelControl } from './pipeline/Pipeline.js';
 import { TlsProbes } from './tls/TlsProbes.js';
@@ -23,12 +26,18 @@ export interface CollectorDeps {
   readonly bpfDir: string;
   readonly tcpSendpage: boolean;
   readonly sinks: readonly SpanSink[];
+  /** OTLP metrics and the Prometheus endpoint; none: no request metrics are kept. */
+  readonly metricOutputs?: readonly MetricsOutput[];
   readonly log: Logger;
   /** `sonde record`: every kernel record is also written here. */
   readonly recorder?: RecordingWriter;
 }
 
 const HOUSEKEEPING_MS = 1000;
+/** Attribute sets per metric family and process before the overflow series. */
+const MAX_SERIES = 2000;
+/** A process with no request this long is dropped from the metrics. */
+const METRICS_IDLE_MS = 5 * 60_000;
 
 export function toSelector(s: Config['discovery']['instrument'][number]): Selector {
   const ports = s.open_ports === undefined ? undefined : (parsePortSet(s.open_ports) as PortSet);
@@ -49,6 +58,8 @@ export class Collector {
   private lastCounters: number[] = [];
   private readonly lastExport: Array<{ exported: number; failed: number; dropped: number }> = [];
   private readonly exportFailing: boolean[] = [];
+  private readonly red: RedMetrics | undefined;
+  private readonly self = new SelfMetrics(() => this.health());
 
   constructor(private readonly deps: CollectorDeps) {
     const d = deps.config.discovery;
@@ -70,7 +81,26 @@ export class Collector {
         if (sessions.length > 0) this.capture?.forgetTlsSessions(pid, sessions);
       },
     };
-    this.pipeline = new Pipeline({ config: deps.config, registry: this.registry, sinks: deps.sinks, log: deps.log, kernel, time: this.clock });
+    const outputs = deps.metricOutputs ?? [];
+    if (outputs.length > 0) {
+      const buckets = deps.config.otel_metrics_export.buckets;
+      this.red = new RedMetrics({
+        durationBuckets: buckets.duration_histogram,
+        sizeBuckets: buckets.request_size_histogram,
+        kinds: new Set<HistogramKind>(outputs.map((o) => o.kind)),
+        maxSeries: MAX_SERIES,
+        idleMs: METRICS_IDLE_MS,
+      });
+    }
+    this.pipeline = new Pipeline({
+      config: deps.config,
+      registry: this.registry,
+      sinks: deps.sinks,
+      log: deps.log,
+      kernel,
+      time: this.clock,
+      ...(this.red ? { metrics: this.red } : {}),
+    });
   }
 
   get mode(): ModeChoice {
@@ -79,6 +109,36 @@ export class Collector {
 
   get programs(): readonly string[] {
     return this.capture?.programs ?? [];
+  }
+
+  /** Start the metric outputs (a Prometheus port may be taken): the first error, or null. */
+  async startMetrics(): Promise<Error | null> {
+    const produce = (kind: HistogramKind) => [...(this.red?.collect(kind) ?? []), this.self.collect()];
+    for (const o of this.deps.metricOutputs ?? []) {
+      const err = await o.start(produce);
+      if (err) return err;
+    }
+    return null;
+  }
+
+  /** Sonde's own counters now, for its health metrics. */
+  health(): HealthSnapshot {
+    const k = this.capture?.counters() ?? this.lastCounters;
+    const stats = this.pipeline.stats;
+    const sum = (f: (s: SpanSink) => number): number => this.deps.sinks.reduce((n, s) => n + f(s), 0);
+    return {
+      recordsRead: stats.records,
+      recordsLost: { data: k[Counter.DropData] ?? 0, control: k[Counter.DropControl] ?? 0, untrackedCalls: k[Counter.DropInflight] ?? 0 },
+      bytesCaptured: k[Counter.CapturedBytes] ?? 0,
+      parseErrors: stats.parseErrors,
+      connectionsTracked: this.pipeline.connections,
+      connectionsEvicted: this.pipeline.trackerStats.evicted,
+      spans: { exported: sum((s) => s.stats.exported), failed: sum((s) => s.stats.failed), dropped: sum((s) => s.stats.dropped) },
+      exportQueue: { queued: sum((s) => s.queued), capacity: sum((s) => s.capacity) },
+      probes: { kernel: this.capture?.programs.length ?? 0, tls: this.tls?.stats.probes ?? 0 },
+      routesOverflowed: this.pipeline.routes.overflowed,
+      seriesOverflowed: this.red?.overflowed ?? 0,
+    };
   }
 
   /** Load, fill the process filter, attach. Nothing is captured before the filter is full. */
@@ -173,7 +233,7 @@ export class Collector {
     this.capture?.close();
     this.capture = null;
     await this.deps.recorder?.close();
-    await Promise.all(this.deps.sinks.map((s) => s.shutdown()));
+    await Promise.all([...this.deps.sinks, ...(this.deps.metricOutputs ?? [])].map((s) => s.shutdown()));
     const stats = this.pipeline.stats;
     this.deps.log.info(
       {
@@ -194,6 +254,7 @@ export class Collector {
         connections: { ...this.pipeline.trackerStats, open: this.pipeline.connections },
         parseErrors: Object.fromEntries(stats.parseErrors),
         export: this.deps.sinks.map((s) => s.stats),
+        metrics: { outputs: (this.deps.metricOutputs ?? []).map((o) => o.stats), series: this.red?.series ?? 0, routesOverflowed: this.pipeline.routes.overflowed },
       },
       'sonde stopped',
     );

@@ -53,18 +53,28 @@ const asMillis: Parse = (s) => {
 interface Binding {
   readonly path: readonly string[];
   readonly parse: Parse;
+  /** Further keys the same value goes to (the generic OTLP variables set traces and metrics). */
+  readonly also?: ReadonlyArray<readonly string[]>;
 }
 
 /** Environment variables, by the names OpenTelemetry and OBI users know. */
 export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   OTEL_EBPF_LOG_LEVEL: { path: ['log_level'], parse: (s) => s.toLowerCase() },
   OTEL_EBPF_TRACE_PRINTER: { path: ['trace_printer'], parse: (s) => s.toLowerCase() },
-  OTEL_EXPORTER_OTLP_ENDPOINT: { path: ['otel_traces_export', 'endpoint'], parse: asString },
+  OTEL_EXPORTER_OTLP_ENDPOINT: { path: ['otel_traces_export', 'endpoint'], parse: asString, also: [['otel_metrics_export', 'endpoint']] },
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: { path: ['otel_traces_export', 'traces_endpoint'], parse: asString },
-  OTEL_EXPORTER_OTLP_PROTOCOL: { path: ['otel_traces_export', 'protocol'], parse: asString },
+  OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: { path: ['otel_metrics_export', 'metrics_endpoint'], parse: asString },
+  OTEL_EXPORTER_OTLP_PROTOCOL: { path: ['otel_traces_export', 'protocol'], parse: asString, also: [['otel_metrics_export', 'protocol']] },
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: { path: ['otel_traces_export', 'protocol'], parse: asString },
-  OTEL_EXPORTER_OTLP_HEADERS: { path: ['otel_traces_export', 'headers'], parse: asHeaders },
+  OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: { path: ['otel_metrics_export', 'protocol'], parse: asString },
+  OTEL_EXPORTER_OTLP_HEADERS: { path: ['otel_traces_export', 'headers'], parse: asHeaders, also: [['otel_metrics_export', 'headers']] },
   OTEL_EXPORTER_OTLP_TRACES_HEADERS: { path: ['otel_traces_export', 'headers'], parse: asHeaders },
+  OTEL_EXPORTER_OTLP_METRICS_HEADERS: { path: ['otel_metrics_export', 'headers'], parse: asHeaders },
+  OTEL_METRIC_EXPORT_INTERVAL: { path: ['otel_metrics_export', 'interval'], parse: asMillis },
+  OTEL_METRIC_EXPORT_TIMEOUT: { path: ['otel_metrics_export', 'export_timeout'], parse: asMillis },
+  OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: { path: ['otel_metrics_export', 'histogram_aggregation'], parse: (s) => s.toLowerCase() },
+  OTEL_EBPF_PROMETHEUS_PORT: { path: ['prometheus_export', 'port'], parse: asNumber },
+  OTEL_EBPF_PROMETHEUS_PATH: { path: ['prometheus_export', 'path'], parse: asString },
   OTEL_BSP_SCHEDULE_DELAY: { path: ['otel_traces_export', 'schedule_delay'], parse: asMillis },
   OTEL_BSP_MAX_QUEUE_SIZE: { path: ['otel_traces_export', 'max_queue_size'], parse: asNumber },
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: { path: ['otel_traces_export', 'max_export_batch_size'], parse: asNumber },
@@ -90,6 +100,7 @@ export const FLAG_BINDINGS: Readonly<Record<string, Binding>> = {
   print: ENV_BINDINGS.OTEL_EBPF_TRACE_PRINTER!,
   'otlp-endpoint': ENV_BINDINGS.OTEL_EXPORTER_OTLP_ENDPOINT!,
   'otlp-protocol': ENV_BINDINGS.OTEL_EXPORTER_OTLP_PROTOCOL!,
+  'prometheus-port': ENV_BINDINGS.OTEL_EBPF_PROMETHEUS_PORT!,
   'url-query': ENV_BINDINGS.SONDE_URL_QUERY!,
   'capture-mode': ENV_BINDINGS.SONDE_CAPTURE_MODE!,
   'socket-lookup': ENV_BINDINGS.SONDE_SOCKET_LOOKUP!,
@@ -179,8 +190,10 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: CliFlags): LoadedConfi
       const v = values[name];
       if (v === undefined || v === false) continue;
       const parsed = typeof v === 'string' ? b.parse(v) : v;
-      setPath(into, b.path, parsed);
-      noteSources(srcs, [...b.path], parsed, label(name));
+      for (const path of [b.path, ...(b.also ?? [])]) {
+        setPath(into, path, parsed);
+        noteSources(srcs, [...path], parsed, label(name));
+      }
     }
   };
   apply(ENV_BINDINGS, env, (n) => `env ${n}`, raw, sources);

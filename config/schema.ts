@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { parsePortSet } from '../collector/discovery/selectors.js';
+import { DURATION_BUCKETS, SIZE_BUCKETS } from '../collector/metrics/histograms.js';
+import { patternError } from '../collector/routes/patterns.js';
 
 const portSet = z.string().superRefine((text, ctx) => {
   const r = parsePortSet(text);
@@ -28,9 +30,27 @@ export const DEFAULT_EXCLUDES: ReadonlyArray<z.input<typeof selector>> = [
   { exe_path: '*/jaeger-*' },
   { exe_path: '*/otelcol*' },
   { exe_path: '*/tempo' },
+  { exe_path: '*/prometheus' },
 ];
 
 const milliseconds = z.number().int().nonnegative();
+
+const routePattern = z.string().superRefine((text, ctx) => {
+  const why = patternError(text);
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
+
+const boundaries = z
+  .array(z.number().nonnegative())
+  .min(1)
+  .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), { message: 'must be in increasing order' });
+
+const otlpEndpoint = {
+  /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL; http/protobuf appends the signal's path. */
+  endpoint: z.url().optional(),
+  protocol: z.enum(['grpc', 'http/protobuf']).optional(),
+  headers: z.record(z.string(), z.string()).default({}),
+};
 
 export const configSchema = z
   .object({
@@ -49,16 +69,55 @@ export const configSchema = z
       .prefault({}),
     otel_traces_export: z
       .object({
-        /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL; http/protobuf appends /v1/traces. */
-        endpoint: z.url().optional(),
+        ...otlpEndpoint,
         /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: used as is. */
         traces_endpoint: z.url().optional(),
-        protocol: z.enum(['grpc', 'http/protobuf']).optional(),
-        headers: z.record(z.string(), z.string()).default({}),
         max_queue_size: z.number().int().positive().default(2048),
         max_export_batch_size: z.number().int().positive().default(512),
         schedule_delay: milliseconds.default(5000),
         export_timeout: milliseconds.min(1).default(30000),
+      })
+      .strict()
+      .prefault({}),
+    otel_metrics_export: z
+      .object({
+        ...otlpEndpoint,
+        /** OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: used as is. */
+        metrics_endpoint: z.url().optional(),
+        /** OTEL_METRIC_EXPORT_INTERVAL (ms). */
+        interval: milliseconds.min(100).default(60000),
+        /** OTEL_METRIC_EXPORT_TIMEOUT (ms). */
+        export_timeout: milliseconds.min(1).default(30000),
+        /** OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION. */
+        histogram_aggregation: z.enum(['explicit_bucket_histogram', 'base2_exponential_bucket_histogram']).default('explicit_bucket_histogram'),
+        buckets: z
+          .object({
+            /** Seconds. */
+            duration_histogram: boundaries.default(() => [...DURATION_BUCKETS]),
+            /** Bytes. */
+            request_size_histogram: boundaries.default(() => [...SIZE_BUCKETS]),
+          })
+          .strict()
+          .prefault({}),
+      })
+      .strict()
+      .prefault({}),
+    prometheus_export: z
+      .object({
+        /** OTEL_EBPF_PROMETHEUS_PORT: serve metrics for scraping on this port (off when unset). */
+        port: z.number().int().min(0).max(65535).optional(),
+        path: z.string().startsWith('/').default('/metrics'),
+      })
+      .strict()
+      .prefault({}),
+    routes: z
+      .object({
+        /** Route templates: "/users/{id}", "/users/:id", "*" for one segment, a final "**" for the rest. */
+        patterns: z.array(routePattern).default([]),
+        /** What http.route is for a path no pattern matched. */
+        unmatched: z.enum(['heuristic', 'path', 'wildcard', 'unset']).default('heuristic'),
+        /** Distinct unmatched routes per service; past it, "/**". */
+        max_routes: z.number().int().positive().default(100),
       })
       .strict()
       .prefault({}),

@@ -30,6 +30,7 @@ function captureOptions(cmd: Command): Command {
     .addOption(new Option('--capture-mode <mode>', 'kernel capture mode (SONDE_CAPTURE_MODE)').choices(['auto', 'fentry', 'kprobe', 'tracepoint']))
     .addOption(new Option('--socket-lookup <how>', 'tracepoint mode: how sockets are found (SONDE_SOCKET_LOOKUP)').choices(['auto', 'sock-length-tracepoints', 'fd-table']))
     .option('--capture-size <bytes>', 'payload bytes copied per send/receive (SONDE_CAPTURE_SIZE)')
+    .option('--prometheus-port <port>', 'serve Prometheus metrics on this port (OTEL_EBPF_PROMETHEUS_PORT)')
     .option('--url-query', 'record url.query (off by default: queries carry secrets)')
     .addOption(new Option('--log-level <level>', 'log level (OTEL_EBPF_LOG_LEVEL)').choices(['debug', 'info', 'warn', 'error']));
 }

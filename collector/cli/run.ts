@@ -11,7 +11,10 @@ import { ownCapabilities } from '../ebpf/capabilities.js';
 import { chooseCaptureMode } from '../ebpf/captureMode.js';
 import { probeKernelFeatures, tracefsDir } from '../ebpf/features.js';
 import { setLibbpfPrint } from '../ebpf/libbpf.js';
-import { createOtlpExporter, resolveOtlpTarget } from '../export/otlp.js';
+import type { MetricsOutput } from '../export/MetricsOutput.js';
+import { createOtlpExporter, createOtlpMetricsExporter, resolveOtlpMetricsTarget, resolveOtlpTarget } from '../export/otlp.js';
+import { OtlpMetricsPusher } from '../export/OtlpMetricsPusher.js';
+import { PrometheusEndpoint } from '../export/PrometheusEndpoint.js';
 import { OtlpSpanQueue } from '../export/OtlpSpanQueue.js';
 import type { SpanSink } from '../export/SpanSink.js';
 import { TracePrinter } from '../export/TracePrinter.js';
@@ -54,6 +57,24 @@ export function sinksFor(config: Config, log: Logger): SpanSink[] {
   return sinks;
 }
 
+/** The metric outputs the configuration asks for: OTLP, a Prometheus endpoint, both, or none. */
+export function metricOutputsFor(config: Config, log: Logger): MetricsOutput[] {
+  const outputs: MetricsOutput[] = [];
+  const c = config.otel_metrics_export;
+  const target = resolveOtlpMetricsTarget(c);
+  if (target) {
+    const kind = c.histogram_aggregation === 'base2_exponential_bucket_histogram' ? 'exponential' : 'explicit';
+    outputs.push(new OtlpMetricsPusher(createOtlpMetricsExporter(target, c.export_timeout), c.interval, kind));
+    log.info({ protocol: target.protocol, url: target.url, intervalMs: c.interval, histograms: kind }, 'exporting metrics over OTLP');
+  }
+  const p = config.prometheus_export;
+  if (p.port !== undefined) {
+    outputs.push(new PrometheusEndpoint(p.port, p.path));
+    log.info({ port: p.port, path: p.path }, 'serving Prometheus metrics');
+  }
+  return outputs;
+}
+
 export interface RunOptions {
   /** `sonde record`: also write every kernel record to this file. */
   readonly recordTo?: string;
@@ -88,7 +109,21 @@ export async function run(config: Config, log: Logger, opts: RunOptions = {}): P
     recorder = w;
     log.info({ file: opts.recordTo }, 'recording kernel records');
   }
-  const collector = new Collector({ config, choice, bpfDir, tcpSendpage: features.tcpSendpage, sinks: sinksFor(config, log), log, ...(recorder ? { recorder } : {}) });
+  const collector = new Collector({
+    config,
+    choice,
+    bpfDir,
+    tcpSendpage: features.tcpSendpage,
+    sinks: sinksFor(config, log),
+    metricOutputs: metricOutputsFor(config, log),
+    log,
+    ...(recorder ? { recorder } : {}),
+  });
+  const metricsFailure = await collector.startMetrics();
+  if (metricsFailure) {
+    log.error(metricsFailure.message);
+    return EXIT_CONFIG;
+  }
   const failure = collector.start();
   if (failure) {
     log.error({ program: failure.program, verifierLog: failure.verifierLog }, failure.error.message);

@@ -39,6 +39,10 @@ export class OtlpSpanQueue implements SpanSink {
     private readonly limits: QueueLimits,
   ) {}
 
+  get capacity(): number {
+    return this.limits.maxQueueSize;
+  }
+
   get queued(): number {
     return this.readyCount + this.encoder.count;
   }

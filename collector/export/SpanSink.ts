@@ -16,4 +16,6 @@ export interface SpanSink {
   readonly stats: ExportStats;
   /** Spans waiting to be sent. */
   readonly queued: number;
+  /** The most spans that may wait (0: the sink does not queue). */
+  readonly capacity: number;
 }

@@ -78,6 +78,8 @@ export class TracePrinter implements SpanSink {
     });
   }
 
+  readonly capacity = 0;
+
   get queued(): number {
     return this.pendingSpans;
   }

@@ -1,5 +1,5 @@
 /**
- * The OTLP trace exporter the configuration asks for. Protocol and
+ * The OTLP trace and metrics exporters the configuration asks for. Protocol and
  * endpoint follow the OpenTelemetry specification: the signal-specific
  * endpoint is used as given; the generic one gets "/v1/traces" appended
  * for http/protobuf; without an explicit protocol, port 4317 means gRPC
@@ -12,7 +12,15 @@ import { Metadata } from '@grpc/grpc-js';
 import { OTLPExporterBase } from '@opentelemetry/otlp-exporter-base';
 import { convertLegacyHttpOptions, createOtlpHttpExportDelegate } from '@opentelemetry/otlp-exporter-base/node-http';
 import { convertLegacyOtlpGrpcOptions, createOtlpGrpcExportDelegate } from '@opentelemetry/otlp-grpc-exporter-base';
-import { ProtobufTraceSerializer, type IExporterMetricsHelper, type IExportTraceServiceResponse, type ISerializer } from '@opentelemetry/otlp-transformer';
+import {
+  ProtobufMetricsSerializer,
+  ProtobufTraceSerializer,
+  type IExporterMetricsHelper,
+  type IExportMetricsServiceResponse,
+  type IExportTraceServiceResponse,
+  type ISerializer,
+} from '@opentelemetry/otlp-transformer';
+import type { ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import type { Config } from '../../config/schema.js';
 import { encodeBatch, type EncodedBatch } from './otlpEncoder.js';
 import type { BatchExporter } from './OtlpSpanQueue.js';
@@ -25,19 +33,22 @@ export interface OtlpTarget {
   readonly headers: Readonly<Record<string, string>>;
 }
 
-export function resolveOtlpTarget(c: Config['otel_traces_export']): OtlpTarget | null {
-  const base = c.traces_endpoint ?? c.endpoint;
+/** The generic endpoint gets the signal's path for http/protobuf; a signal-specific one is used as is. */
+function resolve(generic: string | undefined, specific: string | undefined, given: OtlpProtocol | undefined, headers: Readonly<Record<string, string>>, path: string): OtlpTarget | null {
+  const base = specific ?? generic;
   if (base === undefined) return null;
-  let protocol: OtlpProtocol = c.protocol ?? 'http/protobuf';
-  if (c.protocol === undefined) {
-    const port = new URL(base).port;
-    if (port === '4317') protocol = 'grpc';
-  }
-  let url = base;
-  if (c.traces_endpoint === undefined && protocol === 'http/protobuf') {
-    url = `${base.replace(/\/+$/, '')}/v1/traces`;
-  }
-  return { protocol, url, headers: c.headers };
+  let protocol: OtlpProtocol = given ?? 'http/protobuf';
+  if (given === undefined && new URL(base).port === '4317') protocol = 'grpc';
+  const url = specific === undefined && protocol === 'http/protobuf' ? `${base.replace(/\/+$/, '')}/${path}` : base;
+  return { protocol, url, headers };
+}
+
+export function resolveOtlpTarget(c: Config['otel_traces_export']): OtlpTarget | null {
+  return resolve(c.endpoint, c.traces_endpoint, c.protocol, c.headers, 'v1/traces');
+}
+
+export function resolveOtlpMetricsTarget(c: Config['otel_metrics_export']): OtlpTarget | null {
+  return resolve(c.endpoint, c.metrics_endpoint, c.protocol, c.headers, 'v1/metrics');
 }
 
 const serializer: ISerializer<EncodedBatch, IExportTraceServiceResponse> = {
@@ -72,6 +83,61 @@ export function createOtlpExporter(t: OtlpTarget, timeoutMillis: number): BatchE
       serializer,
       'otlp_http_span_exporter',
       metricsHelper,
+      undefined,
+    ),
+  );
+}
+
+/**
+ * Every process's metrics in one request: ExportMetricsServiceRequest is
+ * one repeated field, so requests serialized one resource at a time and
+ * concatenated are the request holding them all.
+ */
+const metricsSerializer: ISerializer<readonly ResourceMetrics[], IExportMetricsServiceResponse> = {
+  serializeRequest: (all) => {
+    const parts = all.map((rm) => ProtobufMetricsSerializer.serializeRequest(rm) ?? new Uint8Array());
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    return out;
+  },
+  deserializeResponse: (data) => ProtobufMetricsSerializer.deserializeResponse(data),
+};
+
+const metricPointsHelper: IExporterMetricsHelper<readonly ResourceMetrics[]> = {
+  name: 'metric_data_point',
+  countItems: (all) => all.reduce((n, rm) => n + rm.scopeMetrics.reduce((m, sm) => m + sm.metrics.reduce((k, md) => k + md.dataPoints.length, 0), 0), 0),
+};
+
+export type MetricsExporter = OTLPExporterBase<readonly ResourceMetrics[]>;
+
+export function createOtlpMetricsExporter(t: OtlpTarget, timeoutMillis: number): MetricsExporter {
+  if (t.protocol === 'grpc') {
+    const metadata = new Metadata();
+    for (const [k, v] of Object.entries(t.headers)) metadata.set(k, v);
+    return new OTLPExporterBase(
+      createOtlpGrpcExportDelegate(
+        convertLegacyOtlpGrpcOptions({ url: t.url, metadata, timeoutMillis }, 'METRICS'),
+        metricsSerializer,
+        'otlp_grpc_metric_exporter',
+        metricPointsHelper,
+        undefined,
+        'MetricsExportService',
+        '/opentelemetry.proto.collector.metrics.v1.MetricsService/Export',
+      ),
+    );
+  }
+  return new OTLPExporterBase(
+    createOtlpHttpExportDelegate(
+      convertLegacyHttpOptions({ url: t.url, headers: { ...t.headers }, timeoutMillis }, 'METRICS', 'v1/metrics', {
+        'Content-Type': 'application/x-protobuf',
+      }),
+      metricsSerializer,
+      'otlp_http_metric_exporter',
+      metricPointsHelper,
       undefined,
     ),
   );

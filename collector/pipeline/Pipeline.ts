@@ -16,6 +16,8 @@ import type { ProcessRegistry, VerdictChange } from '../discovery/ProcessRegistr
 import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type VerdictValue } from '../ebpf/abi.js';
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
+import type { RedMetrics } from '../metrics/RedMetrics.js';
+import { RouteResolver } from '../routes/RouteResolver.js';
 import { buildSpan } from '../spans/buildSpan.js';
 import { ids as spanIds } from '../spans/httpSpan.js';
 import { TraceGraph } from '../spans/TraceGraph.js';
@@ -56,6 +58,8 @@ export interface PipelineDeps {
   readonly log: Logger;
   readonly kernel: KernelControl;
   readonly time: TimeBase;
+  /** Request metrics, when an output wants them: every transaction is counted, sampled or not. */
+  readonly metrics?: RedMetrics;
 }
 
 /** Counts of what went through, for the periodic and final reports. */
@@ -75,12 +79,15 @@ export class Pipeline {
   private readonly resources: ServiceResources;
   private readonly ownSockets = new OwnSockets();
   private readonly graph = new TraceGraph(spanIds);
+  readonly routes: RouteResolver;
   /** Processes whose libraries to look at once this batch is through. */
   private readonly libraryScans = new Set<number>();
   readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, unsampled: 0, parseErrors: new Map() };
 
   constructor(private readonly deps: PipelineDeps) {
     this.resources = new ServiceResources((pid) => deps.registry.factsOf(pid));
+    const r = deps.config.routes;
+    this.routes = new RouteResolver({ patterns: r.patterns, unmatched: r.unmatched, maxRoutes: r.max_routes });
     this.tracker = new ConnectionTracker({ ...DEFAULT_TRACKER_LIMITS, skipHintBytes: deps.config.ebpf.capture_size });
   }
 
@@ -187,10 +194,12 @@ export class Pipeline {
       this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);
     }
     if (out.transactions.length === 0) return;
-    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), graph: this.graph };
+    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), graph: this.graph, routes: this.routes };
     const spans: ReadableSpan[] = [];
+    const metrics = this.deps.metrics;
     for (const obs of out.transactions) {
       const span = buildSpan(obs, this.resources.of(obs.pid), opts);
+      metrics?.record(span, obs.tls);
       if (sampled(span)) spans.push(span);
       else this.stats.unsampled++;
     }

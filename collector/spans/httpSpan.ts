@@ -13,6 +13,7 @@ import {
   ATTR_HTTP_REQUEST_METHOD,
   ATTR_HTTP_REQUEST_METHOD_ORIGINAL,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
+  ATTR_HTTP_ROUTE,
   ATTR_NETWORK_PEER_ADDRESS,
   ATTR_NETWORK_PEER_PORT,
   ATTR_NETWORK_PROTOCOL_VERSION,
@@ -27,6 +28,7 @@ import {
 import type { ObservedTransaction } from '../conn/ConnectionTracker.js';
 import type { Header, HttpTransaction } from '../../protocols/types.js';
 import type { Endpoint } from '../conn/endpoints.js';
+import type { Route, RouteResolver } from '../routes/RouteResolver.js';
 import { VERSION } from '../version.js';
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE, ATTR_SONDE_UNRECOVERED } from './semconv.js';
 import { SondeSpan } from './SondeSpan.js';
@@ -44,6 +46,8 @@ export interface SpanOptions {
   readonly toHrTime: (kernelNs: number) => HrTime;
   /** Where each span belongs in a trace (TraceGraph); none: from its own request's traceparent only. */
   readonly graph?: TraceGraph;
+  /** http.route of SERVER spans; none: no route. */
+  readonly routes?: RouteResolver;
 }
 
 export function header(headers: readonly Header[], name: string): string | undefined {
@@ -107,6 +111,7 @@ const SERVER_KEYS = [
   ATTR_URL_PATH,
   ATTR_URL_QUERY,
   ATTR_URL_SCHEME,
+  ATTR_HTTP_ROUTE,
   ATTR_HTTP_RESPONSE_STATUS_CODE,
   ATTR_NETWORK_PROTOCOL_VERSION,
   ATTR_SERVER_ADDRESS,
@@ -155,6 +160,7 @@ interface Facts {
   readonly peer: Endpoint | undefined;
   readonly errorType: string | undefined;
   readonly scheme: 'http' | 'https';
+  readonly route: Route | undefined;
 }
 
 function serverValues(f: Facts, local: Endpoint): Values {
@@ -165,6 +171,7 @@ function serverValues(f: Facts, local: Endpoint): Values {
     f.path,
     f.query,
     f.scheme,
+    f.route?.route,
     tx.status || undefined,
     protocolVersion(tx.protocol),
     f.host?.name || local.address || undefined,
@@ -212,6 +219,8 @@ export function unrecoveredAttr(tx: HttpTransaction): string[] | undefined {
   return tx.unrecovered ? [...tx.unrecovered] : undefined;
 }
 
+const serviceOf = (resource: Resource): string => String(resource.attributes['service.name'] ?? '');
+
 /** Host (HTTP/1) or :authority (HTTP/2) of a request. */
 export function requestAuthority(tx: HttpTransaction): string | undefined {
   return header(tx.requestHeaders, 'host') ?? header(tx.requestHeaders, ':authority');
@@ -240,12 +249,15 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     peer,
     errorType: failed ? (reset ? 'stream_reset' : String(tx.status)) : undefined,
     scheme: obs.tls ? 'https' : 'http',
+    route: isServer && path !== undefined ? opts.routes?.resolve(serviceOf(resource), path) : undefined,
   };
+  const verb = method === '_OTHER' || method === undefined ? 'HTTP' : method;
   return finishedSpan(
     obs,
     resource,
     opts,
-    method === '_OTHER' || method === undefined ? 'HTTP' : method,
+    // "{method} {http.route}" when the route is one the user configured; the method alone otherwise.
+    facts.route?.configured ? `${verb} ${facts.route.route}` : verb,
     failed,
     isServer ? SERVER_KEYS : CLIENT_KEYS,
     isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer)),

@@ -3,6 +3,7 @@
  * without the privileges it needs, configuration mistakes, and signals.
  */
 import { execFile } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
@@ -79,11 +80,29 @@ describe('configuration mistakes', () => {
     ['an unknown key in the file', ['--config', configFile('ebpf:\n  capture_sise: 10\n')], {}, /ebpf\.capture_sise: Unrecognized key.*from file/],
     ['a ring buffer that is not a power of two', ['--config', configFile('ebpf:\n  ring_buffer_size: 100000\n')], {}, /ebpf\.ring_buffer_size: must be a power of two \(got 100000, from file/],
     ['a file that is not YAML', ['--config', configFile('ebpf: [\n')], {}, /\(file\): not valid YAML/],
+    ['a route pattern without its leading slash', ['--config', configFile('routes:\n  patterns: ["users/{id}"]\n')], {}, /routes\.patterns\.0: must start with "\/" \(got "users\/\{id\}", from file/],
+    ['a Prometheus port out of range', ['--prometheus-port', '99999'], {}, /prometheus_export\.port: Too big.*from flag --prometheus-port/],
   ];
   it.each(cases)('%s: exit code 2 and a message naming the key', async (_what, args, env, message) => {
     const r = await sondeCmd(['run', ...args], env);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(message);
+  });
+});
+
+describe('metric outputs', () => {
+  it('a Prometheus port already taken: exit code 2 naming the key and the port, before any probe is attached', async () => {
+    const taken = createServer();
+    await new Promise<void>((r) => taken.listen(0, r));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const r = await sondeCmd(['run', '--prometheus-port', String(port)]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(`prometheus_export.port ${port}: cannot listen: listen EADDRINUSE`);
+      expect(r.stderr).not.toContain('sonde capturing');
+    } finally {
+      taken.close();
+    }
   });
 });
 

@@ -61,4 +61,42 @@ describe('configuration', () => {
     expect(issues.find((i) => i.key === 'trace_printer')).toMatchObject({ value: 'yaml', source: 'env OTEL_EBPF_TRACE_PRINTER' });
     expect(formatIssues(issues)).toContain('config error: trace_printer:');
   });
+
+  it('metrics: the generic OTLP variables set traces and metrics; the metrics ones only metrics', () => {
+    const { config, sources } = ok(
+      loadConfig(
+        {
+          OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+          OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'grpc',
+          OTEL_METRIC_EXPORT_INTERVAL: '15000',
+          OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: 'BASE2_EXPONENTIAL_BUCKET_HISTOGRAM',
+          OTEL_EBPF_PROMETHEUS_PORT: '9400',
+        },
+        { 'prometheus-port': '9401' },
+      ),
+    );
+    expect(config.otel_traces_export).toMatchObject({ endpoint: 'http://collector:4318' });
+    expect(config.otel_traces_export.protocol).toBeUndefined();
+    expect(config.otel_metrics_export).toMatchObject({ endpoint: 'http://collector:4318', protocol: 'grpc', interval: 15000, histogram_aggregation: 'base2_exponential_bucket_histogram' });
+    expect(config.otel_metrics_export.buckets.duration_histogram).toEqual([0, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10]);
+    expect(config.prometheus_export).toEqual({ port: 9401, path: '/metrics' });
+    expect(sources.get('prometheus_export.port')).toBe('flag --prometheus-port');
+    expect(sources.get('otel_metrics_export.endpoint')).toBe('env OTEL_EXPORTER_OTLP_ENDPOINT');
+    expect(config.routes).toEqual({ patterns: [], unmatched: 'heuristic', max_routes: 100 });
+  });
+
+  it.each([
+    ['routes:\n  patterns: ["users/{id}"]\n', 'routes.patterns.0', 'must start with "/"'],
+    ['routes:\n  patterns: ["/a/**/b"]\n', 'routes.patterns.0', 'may only be the last segment'],
+    ['routes:\n  unmatched: guess\n', 'routes.unmatched', 'expected one of "heuristic"|"path"|"wildcard"|"unset"'],
+    ['otel_metrics_export:\n  buckets:\n    duration_histogram: [0.1, 0.05]\n', 'otel_metrics_export.buckets.duration_histogram', 'must be in increasing order'],
+    ['prometheus_export:\n  port: 70000\n', 'prometheus_export.port', 'Too big'],
+    ['prometheus_export:\n  path: metrics\n', 'prometheus_export.path', 'Invalid string: must start with "/"'],
+  ])('a bad metrics or routes setting names its key: %j', (text, key, message) => {
+    const file = yaml(text);
+    const issues = loadConfig({}, { config: file }) as ConfigIssue[];
+    expect(Array.isArray(issues)).toBe(true);
+    expect(issues[0]).toMatchObject({ key, source: `file ${file}` });
+    expect(issues[0]!.message).toContain(message);
+  });
 });
