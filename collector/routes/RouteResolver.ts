@@ -35,8 +35,11 @@ const PATH_CACHE = 2048;
 
 interface ServiceRoutes {
   readonly routes: Set<string>;
-  readonly byPath: Map<string, string>;
+  readonly byPath: Map<string, Route>;
 }
+
+const WILDCARD: Route = { route: ROUTE_WILDCARD, configured: false };
+const OVERFLOW: Route = { route: ROUTE_OVERFLOW, configured: false };
 
 export class RouteResolver {
   private readonly patterns: RoutePatterns;
@@ -54,20 +57,22 @@ export class RouteResolver {
     if (matched !== null) return { route: matched, configured: true };
     const mode = this.opts.unmatched;
     if (mode === 'unset') return undefined;
-    if (mode === 'wildcard') return { route: ROUTE_WILDCARD, configured: false };
+    if (mode === 'wildcard') return WILDCARD;
     const s = this.serviceRoutes(service);
     let route = s.byPath.get(path);
     if (route === undefined) {
-      route = mode === 'heuristic' ? heuristicRoute(path) : path;
-      if (!s.routes.has(route)) {
-        if (s.routes.size >= this.opts.maxRoutes) route = ROUTE_OVERFLOW;
-        else s.routes.add(route);
+      const r = mode === 'heuristic' ? heuristicRoute(path) : path;
+      if (s.routes.has(r)) route = { route: r, configured: false };
+      else if (s.routes.size >= this.opts.maxRoutes) route = OVERFLOW;
+      else {
+        s.routes.add(r);
+        route = { route: r, configured: false };
       }
       if (s.byPath.size >= PATH_CACHE) s.byPath.clear();
       s.byPath.set(path, route);
     }
-    if (route === ROUTE_OVERFLOW) this.overflowed++;
-    return { route, configured: false };
+    if (route === OVERFLOW) this.overflowed++;
+    return route;
   }
 
   /** Distinct routes a service has now (for tests and health). */
