@@ -44,7 +44,9 @@ export function toSelector(s: Config['discovery']['instrument'][number]): Select
   return {
     ...(ports ? { openPorts: ports } : {}),
     ...(s.exe_path ? { exePath: compileGlob(s.exe_path) } : {}),
+    ...(s.cmd_args ? { cmdArgs: compileGlob(s.cmd_args) } : {}),
     ...(s.target_pids ? { pids: new Set(s.target_pids) } : {}),
+    ...(s.containers_only ? { containersOnly: true } : {}),
   };
 }
 

@@ -29,7 +29,11 @@ export type CliFlags = Readonly<Record<string, string | boolean | undefined>>;
 
 type Parse = (text: string) => unknown;
 const asString: Parse = (s) => s;
-const asNumber: Parse = (s) => (s.trim() === '' ? Number.NaN : Number(s));
+/** A number, or the text itself (so an error shows what was written, not NaN). */
+const asNumber: Parse = (s) => {
+  const n = Number(s);
+  return s.trim() === '' || Number.isNaN(n) ? s : n;
+};
 const asBool: Parse = (s) => (/^(true|1|yes)$/i.test(s) ? true : /^(false|0|no)$/i.test(s) ? false : s);
 const asPids: Parse = (s) => s.split(',').map((p) => asNumber(p));
 /** OTEL_EXPORTER_OTLP_HEADERS: "k=v,k2=v2", values percent-encoded (OTel spec). */
@@ -79,6 +83,8 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   OTEL_BSP_MAX_QUEUE_SIZE: { path: ['otel_traces_export', 'max_queue_size'], parse: asNumber },
   OTEL_BSP_MAX_EXPORT_BATCH_SIZE: { path: ['otel_traces_export', 'max_export_batch_size'], parse: asNumber },
   OTEL_BSP_EXPORT_TIMEOUT: { path: ['otel_traces_export', 'export_timeout'], parse: asMillis },
+  OTEL_TRACES_SAMPLER: { path: ['otel_traces_export', 'sampler', 'name'], parse: (s) => s.trim().toLowerCase() },
+  OTEL_TRACES_SAMPLER_ARG: { path: ['otel_traces_export', 'sampler', 'arg'], parse: asNumber },
   SONDE_URL_QUERY: { path: ['attributes', 'url_query'], parse: asBool },
   SONDE_CAPTURE_MODE: { path: ['ebpf', 'capture_mode'], parse: asString },
   SONDE_SOCKET_LOOKUP: { path: ['ebpf', 'socket_lookup'], parse: asString },

@@ -7,38 +7,76 @@ import { z } from 'zod';
 import { parsePortSet } from '../collector/discovery/selectors.js';
 import { DURATION_BUCKETS, SIZE_BUCKETS } from '../collector/metrics/histograms.js';
 import { patternError } from '../collector/routes/patterns.js';
+import { NEVER_RECORDED_HEADERS } from '../collector/spans/redact.js';
 
 const portSet = z.string().superRefine((text, ctx) => {
   const r = parsePortSet(text);
   if (r instanceof Error) ctx.addIssue({ code: 'custom', message: r.message });
 });
 
+const routePattern = z.string().superRefine((text, ctx) => {
+  const why = patternError(text);
+  if (why) ctx.addIssue({ code: 'custom', message: why });
+});
+
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/, { message: 'not an HTTP header name' })
+  .refine((h) => !NEVER_RECORDED_HEADERS.has(h.toLowerCase()), { message: 'carries credentials: it is never recorded' });
+
+const unmatchedRoutes = z.enum(['heuristic', 'path', 'wildcard', 'unset']);
+
+/** OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. */
+const sampler = z
+  .object({
+    name: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']).default('parentbased_always_on'),
+    /** traceidratio: the share of traces kept, 0 to 1. */
+    arg: z.number().min(0).max(1).optional(),
+  })
+  .strict();
+
 const selector = z
   .object({
     open_ports: portSet.optional(),
     exe_path: z.string().min(1).optional(),
+    /** A glob on the whole command line (arguments joined by spaces). */
+    cmd_args: z.string().min(1).optional(),
     target_pids: z.array(z.number().int().positive()).min(1).optional(),
+    /** Only processes in a container. */
+    containers_only: z.boolean().optional(),
+    /** service.name and service.namespace of what this selector picks, over the process's own. */
+    name: z.string().min(1).optional(),
+    namespace: z.string().min(1).optional(),
+    sampler: sampler.optional(),
+    /** Route patterns and rule for what this selector picks, instead of the global routes. */
+    routes: z.object({ patterns: z.array(routePattern).default([]), unmatched: unmatchedRoutes.default('heuristic') }).strict().optional(),
   })
   .strict()
-  .refine((s) => s.open_ports !== undefined || s.exe_path !== undefined || s.target_pids !== undefined, {
-    message: 'a selector needs at least one of open_ports, exe_path, target_pids',
+  .refine((s) => s.open_ports !== undefined || s.exe_path !== undefined || s.target_pids !== undefined || s.cmd_args !== undefined || s.containers_only === true, {
+    message: 'a selector needs at least one of open_ports, exe_path, cmd_args, target_pids, containers_only',
   });
 
-/** Collectors and trace backends would trace their own intake of our exports. */
-export const DEFAULT_EXCLUDES: ReadonlyArray<z.input<typeof selector>> = [
+/**
+ * Collectors and trace backends would trace their own intake of our
+ * exports; the host's own daemons are not what users instrument.
+ */
+export const DEFAULT_EXCLUDES: ReadonlyArray<z.output<typeof selector>> = [
   { exe_path: '*/jaeger' },
   { exe_path: '*/jaeger-*' },
   { exe_path: '*/otelcol*' },
   { exe_path: '*/tempo' },
   { exe_path: '*/prometheus' },
+  { exe_path: '*/systemd' },
+  { exe_path: '*/systemd-*' },
+  { exe_path: '*/sshd' },
+  { exe_path: '*/dbus-daemon' },
+  { exe_path: '*/containerd' },
+  { exe_path: '*/containerd-shim*' },
+  { exe_path: '*/dockerd' },
+  { exe_path: '*/kubelet' },
 ];
 
 const milliseconds = z.number().int().nonnegative();
-
-const routePattern = z.string().superRefine((text, ctx) => {
-  const why = patternError(text);
-  if (why) ctx.addIssue({ code: 'custom', message: why });
-});
 
 const boundaries = z
   .array(z.number().nonnegative())
@@ -76,6 +114,8 @@ export const configSchema = z
         max_export_batch_size: z.number().int().positive().default(512),
         schedule_delay: milliseconds.default(5000),
         export_timeout: milliseconds.min(1).default(30000),
+        /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG. */
+        sampler: sampler.prefault({}),
       })
       .strict()
       .prefault({}),
@@ -115,7 +155,7 @@ export const configSchema = z
         /** Route templates: "/users/{id}", "/users/:id", "*" for one segment, a final "**" for the rest. */
         patterns: z.array(routePattern).default([]),
         /** What http.route is for a path no pattern matched. */
-        unmatched: z.enum(['heuristic', 'path', 'wildcard', 'unset']).default('heuristic'),
+        unmatched: unmatchedRoutes.default('heuristic'),
         /** Distinct unmatched routes per service; past it, "/**". */
         max_routes: z.number().int().positive().default(100),
       })
@@ -123,8 +163,16 @@ export const configSchema = z
       .prefault({}),
     attributes: z
       .object({
-        /** Record url.query (off: queries often carry secrets). */
+        /** Record url.query (off: queries often carry secrets; when on, secret-looking parameters are redacted). */
         url_query: z.boolean().default(false),
+        /** Headers to record as span attributes (http.request.header.<name>); credentials never are. */
+        http_headers: z
+          .object({
+            request: z.array(headerName).default([]),
+            response: z.array(headerName).default([]),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * The `sonde` command: run, record, replay, doctor.
+ * The `sonde` command: run, record, replay, config, doctor.
  */
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
@@ -10,6 +10,7 @@ import { createLogger } from '../log.js';
 import { readRecording } from '../record/recording.js';
 import { replay } from '../record/replay.js';
 import { ROOT, VERSION } from '../version.js';
+import { formatEffectiveConfig } from './configCommand.js';
 import { formatDoctor, runDoctor } from './doctor.js';
 import { EXIT_CONFIG, run, sinksFor } from './run.js';
 
@@ -94,6 +95,16 @@ program
       },
       'replay done',
     );
+    process.exit(0);
+  });
+
+captureOptions(program.command('config'))
+  .description('print the configuration run would use, and where each value came from')
+  .option('--json', 'machine-readable output: {config, sources}')
+  .action((opts: Record<string, string | boolean | undefined>) => {
+    const { json, ...rest } = opts;
+    const loaded = configOrExit(rest);
+    process.stdout.write(json ? `${JSON.stringify({ config: loaded.config, sources: Object.fromEntries(loaded.sources) }, null, 2)}\n` : formatEffectiveConfig(loaded));
     process.exit(0);
   });
 

@@ -67,6 +67,8 @@ export class ProcessRegistry {
   private changes: VerdictChange[] = [];
   /** Processes judged at least once: the periodic rescan skips them. */
   private readonly judged = new Set<number>();
+  /** The instrument selector that chose each traced process (its overrides apply). */
+  private readonly selectedBy = new Map<number, number>();
 
   constructor(
     private readonly rules: DiscoveryRules,
@@ -109,6 +111,7 @@ export class ProcessRegistry {
    * gone, or a zombie.
    */
   onExec(pid: number, comm: string, kernelVerdict: VerdictValue, exec?: ExecFacts): void {
+    this.selectedBy.delete(pid);
     this.verdicts.set(pid, kernelVerdict);
     this.facts.set(pid, withExecFacts(pid, this.source.readProcess(pid), comm, exec));
     this.judge(pid, undefined);
@@ -121,6 +124,7 @@ export class ProcessRegistry {
   }
 
   onExit(pid: number): void {
+    this.selectedBy.delete(pid);
     this.verdicts.delete(pid);
     this.facts.delete(pid);
     this.judged.delete(pid);
@@ -136,6 +140,11 @@ export class ProcessRegistry {
     if (v !== undefined) return v === Verdict.Trace;
     if (this.traceAll && !this.judged.has(pid)) return this.judge(pid, undefined) === Verdict.Trace;
     return true;
+  }
+
+  /** Which instrument selector (its index) chose a traced process; undefined when none did (trace-all mode). */
+  selectorOf(pid: number): number | undefined {
+    return this.selectedBy.get(pid);
   }
 
   /** Facts about a process, read once and kept until it exits or execs. */
@@ -156,10 +165,12 @@ export class ProcessRegistry {
     if (pid === this.selfPid) verdict = Verdict.Ignore;
     else {
       const facts = this.factsOf(pid);
-      const candidate: Candidate = { pid, exePath: facts?.exePath ?? '', ports };
+      const candidate: Candidate = { pid, exePath: facts?.exePath ?? '', commandLine: facts?.commandLine ?? '', inContainer: !!facts?.container, ports };
       const excluded = this.rules.exclude.some((s) => selectorMatches(s, candidate));
-      const included = this.traceAll || this.rules.instrument.some((s) => selectorMatches(s, candidate));
-      verdict = included && !excluded ? Verdict.Trace : Verdict.Ignore;
+      const index = this.traceAll ? -1 : this.rules.instrument.findIndex((s) => selectorMatches(s, candidate));
+      verdict = (this.traceAll || index >= 0) && !excluded ? Verdict.Trace : Verdict.Ignore;
+      // A process keeps the first selector that chose it (a later port may match none by itself).
+      if (verdict === Verdict.Trace && index >= 0 && !this.selectedBy.has(pid)) this.selectedBy.set(pid, index);
     }
     const previous = this.verdicts.get(pid);
     this.verdicts.set(pid, verdict);
@@ -183,5 +194,6 @@ export function withExecFacts(pid: number, proc: ProcessFacts | null, comm: stri
     commandLine: proc?.commandLine || (exec?.filename ?? ''),
     otelServiceName: proc?.otelServiceName ?? exec?.otelServiceName,
     otelResourceAttributes: proc?.otelResourceAttributes ?? exec?.otelResourceAttributes,
+    ...(proc?.container !== undefined ? { container: proc.container } : {}),
   };
 }

@@ -1,7 +1,7 @@
 /**
  * A process's environment is full of secrets; Sonde reads it (from
  * /proc/PID/environ, or the kernel's exec record) only for the
- * OpenTelemetry variables that name a service, and keeps nothing else.
+ * OpenTelemetry variables that name a service (and a container's HOSTNAME), and keeps nothing else.
  */
 
 /** The variables Sonde keeps. */
@@ -32,4 +32,15 @@ export function otelEnv(environ: string): OtelEnv {
     else otelResourceAttributes ??= value;
   }
   return { otelServiceName, otelResourceAttributes };
+}
+
+/**
+ * One variable of a NUL-separated environ block, read and not kept: for
+ * HOSTNAME, which names a container (Docker sets it to the container's
+ * hostname, Kubernetes to the pod's name).
+ */
+export function envValue(environ: string, name: string): string | undefined {
+  const prefix = `${name}=`;
+  for (const entry of environ.split('\0')) if (entry.startsWith(prefix)) return entry.slice(prefix.length);
+  return undefined;
 }

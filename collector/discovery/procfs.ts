@@ -5,7 +5,8 @@
  */
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { basename } from 'node:path';
-import { otelEnv } from './environ.js';
+import { containerFromCgroup, type ContainerFacts } from './container.js';
+import { envValue, otelEnv } from './environ.js';
 
 export interface ProcessFacts {
   readonly pid: number;
@@ -16,7 +17,12 @@ export interface ProcessFacts {
   /** OTEL_SERVICE_NAME and OTEL_RESOURCE_ATTRIBUTES from the process's environment. */
   readonly otelServiceName: string | undefined;
   readonly otelResourceAttributes: string | undefined;
+  /** The container it runs in; null on the host; absent when not known (facts from an exec record, a recording). */
+  readonly container?: ContainerFacts | null;
 }
+
+/** Sonde's own pid namespace: a process in another one is in a container. */
+let ownPidNs: string | undefined;
 
 function tryRead(path: string): string | null {
   try {
@@ -39,14 +45,25 @@ export function readProcess(pid: number): ProcessFacts | null {
   if (cmdline === null) return null;
   const exePath = (tryReadlink(`/proc/${pid}/exe`) ?? '').replace(/ \(deleted\)$/, '');
   const comm = (tryRead(`/proc/${pid}/comm`) ?? '').trim();
-  const env = otelEnv(tryRead(`/proc/${pid}/environ`) ?? '');
+  const environ = tryRead(`/proc/${pid}/environ`) ?? '';
   return {
     pid,
     exePath,
     exeName: exePath ? basename(exePath) : comm,
     commandLine: cmdline.split('\0').filter((a) => a.length > 0).join(' '),
-    ...env,
+    ...otelEnv(environ),
+    container: containerOf(pid, environ),
   };
+}
+
+/** The container of a process, from its cgroup and pid namespace; its name from the cgroup, else its HOSTNAME. */
+function containerOf(pid: number, environ: string): ContainerFacts | null {
+  ownPidNs ??= tryReadlink('/proc/self/ns/pid') ?? '';
+  const fromCgroup = containerFromCgroup(tryRead(`/proc/${pid}/cgroup`) ?? '');
+  const pidNs = tryReadlink(`/proc/${pid}/ns/pid`);
+  if (!fromCgroup && (pidNs === null || pidNs === ownPidNs)) return null;
+  const hostname = envValue(environ, 'HOSTNAME');
+  return { ...fromCgroup, ...(fromCgroup?.name === undefined && hostname ? { name: hostname } : {}) };
 }
 
 export function listPids(): number[] {

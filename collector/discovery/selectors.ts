@@ -57,12 +57,18 @@ export function compileGlob(glob: string): RegExp {
 export interface Selector {
   readonly openPorts?: PortSet;
   readonly exePath?: RegExp;
+  /** On the command line, arguments joined by spaces (the interpreter's script, a JVM's main class). */
+  readonly cmdArgs?: RegExp;
   readonly pids?: ReadonlySet<number>;
+  /** Only processes in a container (container.ts). */
+  readonly containersOnly?: boolean;
 }
 
 export interface Candidate {
   readonly pid: number;
   readonly exePath: string;
+  readonly commandLine?: string;
+  readonly inContainer?: boolean;
   /** Local TCP ports the process listens or connects on, when known. */
   readonly ports?: ReadonlySet<number>;
 }
@@ -70,6 +76,8 @@ export interface Candidate {
 export function selectorMatches(s: Selector, c: Candidate): boolean {
   if (s.pids && !s.pids.has(c.pid)) return false;
   if (s.exePath && !s.exePath.test(c.exePath)) return false;
+  if (s.cmdArgs && !s.cmdArgs.test(c.commandLine ?? '')) return false;
+  if (s.containersOnly && !c.inContainer) return false;
   if (s.openPorts) {
     if (!c.ports) return false;
     let any = false;

@@ -41,6 +41,8 @@ export class Placement {
 
   /** Made by a server end for a client end not seen yet: no span, unless that client takes it over. */
   awaited = false;
+  /** Its flags came with the request's traceparent (a root's: the trace began upstream). */
+  fromTraceparent = false;
 
   /** Is `other` (the other end's view) plausibly the same request: same text, close in time? */
   matches(request: string, at: number): boolean {
@@ -60,6 +62,8 @@ export interface Resolved {
   readonly parent: SpanContext | undefined;
   readonly traceFlags: number;
   readonly traceState: TraceState | undefined;
+  /** The trace began upstream: traceFlags are the caller's decision. */
+  readonly fromTraceparent: boolean;
 }
 
 /** How far up a chain is followed: deeper means a loop or a runaway, and is cut. */
@@ -116,6 +120,7 @@ export class TraceGraph {
     if (remote !== null) {
       // Its own id is the one it hands downstream; its parent is the caller's own span, unknown here.
       p = new Placement(new Uint8Array(TRACE_ID_BYTES + SPAN_ID_BYTES), 0, null, remote.traceFlags, remote.traceState, request, req.requestStart);
+      p.fromTraceparent = true;
       putHex(p.ids, 0, remote.traceId);
       putHex(p.ids, TRACE_ID_BYTES, remote.spanId);
     } else {
@@ -146,7 +151,9 @@ export class TraceGraph {
   /** A placement in a fresh pool slot (random ids); a remote parent hangs it there. */
   private fresh(remote: RemoteParent | null, request: string, at: number): Placement {
     const offset = this.pool.take();
-    return new Placement(this.pool.bytes, offset, remote, remote?.traceFlags ?? TraceFlags.SAMPLED, remote?.traceState, request, at);
+    const p = new Placement(this.pool.bytes, offset, remote, remote?.traceFlags ?? TraceFlags.SAMPLED, remote?.traceState, request, at);
+    p.fromTraceparent = remote !== null;
+    return p;
   }
 
   private clientEnd(exchange: string, request: string, at: number): Placement | null {
@@ -191,7 +198,7 @@ export function resolve(p: Placement): Resolved {
   } else if (up !== null) {
     parent = { traceId: up.traceId, spanId: up.spanId, traceFlags: up.traceFlags, isRemote: true, ...(up.traceState ? { traceState: up.traceState } : {}) };
   }
-  return { parent, traceFlags: top.flags, traceState: top.state };
+  return { parent, traceFlags: top.flags, traceState: top.state, fromTraceparent: top.fromTraceparent };
 }
 
 function copyTraceId(from: Placement, to: Placement): void {

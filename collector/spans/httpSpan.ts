@@ -31,6 +31,8 @@ import type { Endpoint } from '../conn/endpoints.js';
 import type { Route, RouteResolver } from '../routes/RouteResolver.js';
 import { VERSION } from '../version.js';
 import { ATTR_HTTP_REQUEST_BODY_SIZE, ATTR_HTTP_RESPONSE_BODY_SIZE, ATTR_SONDE_UNRECOVERED } from './semconv.js';
+import { NEVER_RECORDED_HEADERS, redactQuery } from './redact.js';
+import { PARENT_BASED_ALWAYS_ON, type Sampler } from './sampler.js';
 import { SondeSpan } from './SondeSpan.js';
 import type { TraceGraph } from './TraceGraph.js';
 import { SpanIdPool } from './SpanIds.js';
@@ -46,8 +48,41 @@ export interface SpanOptions {
   readonly toHrTime: (kernelNs: number) => HrTime;
   /** Where each span belongs in a trace (TraceGraph); none: from its own request's traceparent only. */
   readonly graph?: TraceGraph;
-  /** http.route of SERVER spans; none: no route. */
-  readonly routes?: RouteResolver;
+  /** http.route of SERVER spans, by process (a selector may bring its own patterns); none: no route. */
+  readonly routes?: (pid: number) => RouteResolver;
+  /** Head sampling, by process; none: parent-based, always on. */
+  readonly sampler?: (pid: number) => Sampler;
+  /** Headers recorded as attributes (attributes.http_headers); none: no header values but the user agent. */
+  readonly headers?: HeaderCapture;
+}
+
+/** Request and response headers to record, and the attribute keys of spans that carry them. */
+export interface HeaderCapture {
+  readonly request: readonly string[];
+  readonly response: readonly string[];
+  readonly serverKeys: readonly string[];
+  readonly clientKeys: readonly string[];
+}
+
+/** http.request.header.<name> and http.response.header.<name>, as the semantic conventions name them. */
+export function headerCapture(request: readonly string[], response: readonly string[]): HeaderCapture | undefined {
+  if (request.length === 0 && response.length === 0) return undefined;
+  const req = request.map((h) => h.toLowerCase()).filter((h) => !NEVER_RECORDED_HEADERS.has(h));
+  const res = response.map((h) => h.toLowerCase()).filter((h) => !NEVER_RECORDED_HEADERS.has(h));
+  const extra = [...req.map((h) => `http.request.header.${h}`), ...res.map((h) => `http.response.header.${h}`)];
+  return { request: req, response: res, serverKeys: [...SERVER_KEYS, ...extra], clientKeys: [...CLIENT_KEYS, ...extra] };
+}
+
+function headerValues(headers: readonly Header[], name: string): string[] | undefined {
+  let out: string[] | undefined;
+  for (const [n, v] of headers) if (n === name) (out ??= []).push(v);
+  return out;
+}
+
+function withHeaders(values: Values, tx: HttpTransaction, c: HeaderCapture): Values {
+  for (const h of c.request) values.push(headerValues(tx.requestHeaders, h));
+  for (const h of c.response) values.push(headerValues(tx.responseHeaders, h));
+  return values;
 }
 
 export function header(headers: readonly Header[], name: string): string | undefined {
@@ -244,14 +279,16 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     tx,
     method,
     path,
-    query: opts.urlQuery ? query : undefined,
+    query: opts.urlQuery && query !== undefined ? redactQuery(query) : undefined,
     host: host ? splitHost(host) : undefined,
     peer,
     errorType: failed ? (reset ? 'stream_reset' : String(tx.status)) : undefined,
     scheme: obs.tls ? 'https' : 'http',
-    route: isServer && path !== undefined ? opts.routes?.resolve(serviceOf(resource), path) : undefined,
+    route: isServer && path !== undefined ? opts.routes?.(obs.pid).resolve(serviceOf(resource), path) : undefined,
   };
   const verb = method === '_OTHER' || method === undefined ? 'HTTP' : method;
+  const values = isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer));
+  const h = opts.headers;
   return finishedSpan(
     obs,
     resource,
@@ -259,8 +296,8 @@ export function buildHttpSpan(obs: ObservedTransaction, resource: Resource, opts
     // "{method} {http.route}" when the route is one the user configured; the method alone otherwise.
     facts.route?.configured ? `${verb} ${facts.route.route}` : verb,
     failed,
-    isServer ? SERVER_KEYS : CLIENT_KEYS,
-    isServer ? serverValues(facts, endpoints.local) : clientValues(facts, host?.trim() || authorityOf(peer)),
+    h ? (isServer ? h.serverKeys : h.clientKeys) : isServer ? SERVER_KEYS : CLIENT_KEYS,
+    h ? withHeaders(values, tx, h) : values,
   );
 }
 
@@ -276,6 +313,7 @@ export function finishedSpan(
 ): SondeSpan {
   const { tx } = obs;
   const id = spanIdentity(obs, ids, opts.graph);
+  const sampler = opts.sampler?.(obs.pid) ?? PARENT_BASED_ALWAYS_ON;
   return new SondeSpan(
     name,
     obs.role === 'server' ? SpanKind.SERVER : SpanKind.CLIENT,
@@ -289,7 +327,7 @@ export function finishedSpan(
     values,
     resource,
     SCOPE,
-    id.traceFlags,
+    sampler.flags(id.ids, id.offset, id.fromTraceparent ? id.traceFlags : undefined),
     id.traceState,
   );
 }

@@ -23,6 +23,8 @@ export interface SpanIdentity {
   readonly parent: SpanContext | undefined;
   readonly traceFlags: number;
   readonly traceState: TraceState | undefined;
+  /** The trace began upstream: traceFlags are what the caller's traceparent said. */
+  readonly fromTraceparent: boolean;
 }
 
 /**
@@ -35,14 +37,14 @@ export function spanIdentity(obs: ObservedTransaction, pool: SpanIdPool, graph: 
   const offset = pool.take();
   const ids = pool.bytes;
   const remote = remoteParent(obs.tx.requestHeaders);
-  if (remote === null) return { ids, offset, parent: undefined, traceFlags: TraceFlags.SAMPLED, traceState: undefined };
+  if (remote === null) return { ids, offset, parent: undefined, traceFlags: TraceFlags.SAMPLED, traceState: undefined, fromTraceparent: false };
   // This span's own slot in the pool: nothing else points at it.
   putHex(ids, offset, remote.traceId);
   if (obs.role === 'client') {
     putHex(ids, offset + TRACE_ID_BYTES, remote.spanId);
-    return { ids, offset, parent: undefined, traceFlags: remote.traceFlags, traceState: remote.traceState };
+    return { ids, offset, parent: undefined, traceFlags: remote.traceFlags, traceState: remote.traceState, fromTraceparent: true };
   }
-  return { ids, offset, parent: { ...remote, isRemote: true }, traceFlags: remote.traceFlags, traceState: remote.traceState };
+  return { ids, offset, parent: { ...remote, isRemote: true }, traceFlags: remote.traceFlags, traceState: remote.traceState, fromTraceparent: true };
 }
 
 export const sampled = (identity: { readonly traceFlags: number }): boolean => (identity.traceFlags & TraceFlags.SAMPLED) !== 0;

@@ -79,8 +79,9 @@ export async function startPythonRelay(port: number, env: NodeJS.ProcessEnv = {}
   return { pid: child.pid!, port, dir: '', stop: stopper(child) };
 }
 
-export async function startNodeServer(port: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}): Promise<Peer> {
-  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), host], {
+/** test/peers/node-server.mjs; `extraArgs` go on its command line (it ignores them: something for a cmd_args selector to see). */
+export async function startNodeServer(port: number, host = '127.0.0.1', env: NodeJS.ProcessEnv = {}, extraArgs: readonly string[] = []): Promise<Peer> {
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-server.mjs'), String(port), host, ...extraArgs], {
     env: { ...process.env, ...env },
     stdio: 'ignore',
   });
@@ -89,8 +90,11 @@ export async function startNodeServer(port: number, host = '127.0.0.1', env: Nod
 }
 
 /** nginx (master and one worker) serving a web root on IPv4 and IPv6 loopback. */
-/** nginx serving webRoot() on IPv4 and IPv6 loopback; over TLS with `tls` (a certificate and its key). */
-export async function startNginx(port: number, tls?: { cert: string; key: string }): Promise<Peer> {
+/**
+ * nginx serving webRoot() on IPv4 and IPv6 loopback; over TLS with `tls` (a certificate and its key).
+ * With several `workers`, each has its own listening socket (reuseport): the kernel spreads connections.
+ */
+export async function startNginx(port: number, tls?: { cert: string; key: string }, workers = 1): Promise<Peer> {
   const dir = webRoot();
   const tmp = join(dir, 'tmp');
   mkdirSync(tmp);
@@ -100,7 +104,7 @@ export async function startNginx(port: number, tls?: { cert: string; key: string
     conf,
     `daemon off;
 master_process on;
-worker_processes 1;
+worker_processes ${workers};
 pid ${dir}/nginx.pid;
 error_log stderr warn;
 events { worker_connections 256; }
@@ -111,8 +115,8 @@ http {
   sendfile on;
   keepalive_timeout 30s;
   server {
-    listen 127.0.0.1:${port}${tls ? ' ssl' : ''};
-    listen [::1]:${port}${tls ? ' ssl' : ''};${tls ? `\n    ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};` : ''}
+    listen 127.0.0.1:${port}${tls ? ' ssl' : ''}${workers > 1 ? ' reuseport' : ''};
+    listen [::1]:${port}${tls ? ' ssl' : ''}${workers > 1 ? ' reuseport' : ''};${tls ? `\n    ssl_certificate ${tls.cert};\n    ssl_certificate_key ${tls.key};` : ''}
     root ${dir};
   }
 }

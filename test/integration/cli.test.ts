@@ -90,6 +90,35 @@ describe('configuration mistakes', () => {
   });
 });
 
+describe('sonde config', () => {
+  it('prints every key with the source of its value: default < file < environment < flag', async () => {
+    const file = configFile('ebpf:\n  capture_size: 1024\n  drain_interval: 50\nroutes:\n  patterns: ["/users/{id}"]\n');
+    const r = await sondeCmd(['config', '--config', file, '--capture-size', '2048'], { SONDE_DRAIN_INTERVAL: '30ms', OTEL_EBPF_PROMETHEUS_PORT: '9400' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^ {2}capture_size: 2048 # flag --capture-size$/m);
+    expect(r.stdout).toMatch(/^ {2}drain_interval: 30 # env SONDE_DRAIN_INTERVAL$/m);
+    expect(r.stdout).toMatch(/^ {2}ring_buffer_size: 8388608 # default$/m);
+    expect(r.stdout).toMatch(/^ {2}port: 9400 # env OTEL_EBPF_PROMETHEUS_PORT$/m);
+    expect(r.stdout).toContain(`  patterns: [ "/users/{id}" ] # file ${file}`);
+  });
+
+  it('--json gives the configuration and the sources as data', async () => {
+    const r = await sondeCmd(['config', '--json', '--open-port', '8080'], { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' });
+    expect(r.code).toBe(0);
+    const out = JSON.parse(r.stdout) as { config: { discovery: { instrument: unknown[] }; otel_metrics_export: { endpoint: string } }; sources: Record<string, string> };
+    expect(out.config.discovery.instrument).toEqual([{ open_ports: '8080' }]);
+    expect(out.config.otel_metrics_export.endpoint).toBe('http://collector:4318');
+    expect(out.sources['discovery.instrument.0.open_ports']).toBe('flag --open-port');
+    expect(out.sources['otel_traces_export.endpoint']).toBe('env OTEL_EXPORTER_OTLP_ENDPOINT');
+  });
+
+  it('a bad value: exit code 2 and the same message run gives', async () => {
+    const r = await sondeCmd(['config', '--capture-size', 'lots']);
+    expect(r.code).toBe(2);
+    expect(r.stderr.trim()).toBe('config error: ebpf.capture_size: Invalid input: expected number, received string (got "lots", from flag --capture-size)');
+  });
+});
+
 describe('metric outputs', () => {
   it('a Prometheus port already taken: exit code 2 naming the key and the port, before any probe is attached', async () => {
     const taken = createServer();

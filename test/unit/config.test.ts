@@ -99,4 +99,29 @@ describe('configuration', () => {
     expect(issues[0]).toMatchObject({ key, source: `file ${file}` });
     expect(issues[0]!.message).toContain(message);
   });
+
+  /** Each bad configuration, and exactly what Sonde says of it ("FILE": the file's path). */
+  const SELECTOR_NEEDS = 'a selector needs at least one of open_ports, exe_path, cmd_args, target_pids, containers_only';
+  const SAMPLERS = '"always_on"|"always_off"|"traceidratio"|"parentbased_always_on"|"parentbased_always_off"|"parentbased_traceidratio"';
+  it.each<[string, string, Record<string, string>, string]>([
+    ['a misspelt selector key', 'discovery:\n  instrument:\n    - open_port: 80\n', {}, `config error: discovery.instrument.0.open_port: Unrecognized key: "open_port" (got 80, from file FILE)\nconfig error: discovery.instrument.0: ${SELECTOR_NEEDS} (got {"open_port":80}, from file FILE)`],
+    ['a port range high to low', 'discovery:\n  instrument:\n    - open_ports: "80-70"\n', {}, 'config error: discovery.instrument.0.open_ports: "80-70" is not within 1-65535, low to high (got "80-70", from file FILE)'],
+    ['a selector that selects nothing', 'discovery:\n  instrument:\n    - name: shop\n', {}, `config error: discovery.instrument.0: ${SELECTOR_NEEDS} (got {"name":"shop"}, from file FILE)`],
+    ['an unknown sampler on a selector', 'discovery:\n  instrument:\n    - exe_path: "*/node"\n      sampler:\n        name: sometimes\n', {}, `config error: discovery.instrument.0.sampler.name: Invalid option: expected one of ${SAMPLERS} (got "sometimes", from file FILE)`],
+    ['a ratio over 1', 'otel_traces_export:\n  sampler:\n    name: traceidratio\n    arg: 2\n', {}, 'config error: otel_traces_export.sampler.arg: Too big: expected number to be <=1 (got 2, from file FILE)'],
+    ['a credential header to record', 'attributes:\n  http_headers:\n    request: [Authorization]\n', {}, 'config error: attributes.http_headers.request.0: carries credentials: it is never recorded (got "Authorization", from file FILE)'],
+    ['a header name with a space', 'attributes:\n  http_headers:\n    request: ["x request"]\n', {}, 'config error: attributes.http_headers.request.0: not an HTTP header name (got "x request", from file FILE)'],
+    ['a tail in the middle of a route', 'routes:\n  patterns: ["/a/**/b"]\n', {}, 'config error: routes.patterns.0: "**" (or "{*name}") may only be the last segment (got "/a/**/b", from file FILE)'],
+    ['buckets out of order', 'otel_metrics_export:\n  buckets:\n    duration_histogram: [0.1, 0.05]\n', {}, 'config error: otel_metrics_export.buckets.duration_histogram: must be in increasing order (got [0.1,0.05], from file FILE)'],
+    ['a capture size too large', 'ebpf:\n  capture_size: 100000\n', {}, 'config error: ebpf.capture_size: Too big: expected number to be <=16384 (got 100000, from file FILE)'],
+    ['an unknown OTEL_TRACES_SAMPLER', '', { OTEL_TRACES_SAMPLER: 'sometimes' }, `config error: otel_traces_export.sampler.name: Invalid option: expected one of ${SAMPLERS} (got "sometimes", from env OTEL_TRACES_SAMPLER)`],
+    ['a sampler argument that is not a number', '', { OTEL_TRACES_SAMPLER_ARG: 'half' }, 'config error: otel_traces_export.sampler.arg: Invalid input: expected number, received string (got "half", from env OTEL_TRACES_SAMPLER_ARG)'],
+    ['a metric interval too short', '', { OTEL_METRIC_EXPORT_INTERVAL: '10' }, 'config error: otel_metrics_export.interval: Too small: expected number to be >=100 (got 10, from env OTEL_METRIC_EXPORT_INTERVAL)'],
+    ['a Prometheus port that is not a number', '', { OTEL_EBPF_PROMETHEUS_PORT: 'ninety' }, 'config error: prometheus_export.port: Invalid input: expected number, received string (got "ninety", from env OTEL_EBPF_PROMETHEUS_PORT)'],
+  ])('%s: the exact message', (_what, text, env, message) => {
+    const file = yaml(text);
+    const issues = loadConfig(env, text ? { config: file } : {});
+    expect(Array.isArray(issues)).toBe(true);
+    expect(formatIssues(issues as ConfigIssue[]).replaceAll(file, 'FILE')).toBe(message);
+  });
 });

@@ -3,7 +3,7 @@ import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { describe, expect, it } from 'vitest';
 import type { ObservedTransaction } from '../../collector/conn/ConnectionTracker.js';
-import { buildHttpSpan, splitHost, splitTarget } from '../../collector/spans/httpSpan.js';
+import { buildHttpSpan, headerCapture, splitHost, splitTarget } from '../../collector/spans/httpSpan.js';
 import { spanToJson, spanToText } from '../../collector/export/TracePrinter.js';
 import type { HttpTransaction } from '../../protocols/types.js';
 
@@ -74,7 +74,24 @@ describe('HTTP spans', () => {
     const text = JSON.stringify(buildHttpSpan(observed('server'), resource, { urlQuery: false, toHrTime }).attributes);
     expect(text).not.toMatch(/Bearer|a=b|c=d|s3cret/);
     const withQuery = buildHttpSpan(observed('server'), resource, { urlQuery: true, toHrTime });
-    expect(withQuery.attributes['url.query']).toBe('id=7&token=s3cret');
+    expect(withQuery.attributes['url.query']).toBe('id=7&token=REDACTED');
+    const client = buildHttpSpan(observed('client'), resource, { urlQuery: true, toHrTime });
+    expect(client.attributes['url.full']).toBe('http://shop.local:8080/cart/items?id=7&token=REDACTED');
+  });
+
+  it('records the headers asked for, as string arrays, and never credentials even when asked', () => {
+    const t = tx({
+      requestHeaders: [['host', 'shop.local'], ['x-request-id', 'r-1'], ['accept', 'a/b'], ['accept', 'c/d'], ['authorization', 'Bearer x']],
+      responseHeaders: [['content-type', 'text/plain'], ['set-cookie', 'c=d']],
+    });
+    const headers = headerCapture(['X-Request-Id', 'accept', 'authorization'], ['content-type', 'set-cookie'])!;
+    const s = buildHttpSpan(observed('server', t), resource, { urlQuery: false, toHrTime, headers });
+    expect(s.attributes['http.request.header.x-request-id']).toEqual(['r-1']);
+    expect(s.attributes['http.request.header.accept']).toEqual(['a/b', 'c/d']);
+    expect(s.attributes['http.response.header.content-type']).toEqual(['text/plain']);
+    expect(JSON.stringify(s.attributes)).not.toMatch(/Bearer|c=d|authorization|set-cookie/);
+    const c = buildHttpSpan(observed('client', t), resource, { urlQuery: false, toHrTime, headers });
+    expect(c.attributes['http.request.header.x-request-id']).toEqual(['r-1']);
   });
 
   it('a CLIENT span: url.full and the server it called', () => {

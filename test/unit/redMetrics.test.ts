@@ -38,7 +38,7 @@ function metrics(maxSeries = 100): RedMetrics {
 }
 
 function record(m: RedMetrics, obs: ObservedTransaction): void {
-  m.record(buildHttpSpan(obs, resource, { urlQuery: false, toHrTime, routes }), obs.tls);
+  m.record(buildHttpSpan(obs, resource, { urlQuery: false, toHrTime, routes: () => routes }), obs.tls);
 }
 
 describe('RedMetrics', () => {
