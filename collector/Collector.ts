@@ -69,6 +69,7 @@ export class Collector {
       {
         instrument: d.instrument.map(toSelector),
         exclude: [...d.exclude_instrument, ...d.default_exclude_instrument].map(toSelector),
+        minAgeMs: d.min_process_age,
       },
       process.pid,
     );
@@ -181,6 +182,12 @@ export class Collector {
     if (failure) return failure;
     this.lastCounters = loaded.counters();
     this.every(HOUSEKEEPING_MS, () => this.housekeeping());
+    if (config.discovery.min_process_age > 0) {
+      this.every(Math.min(250, config.discovery.min_process_age), () => {
+        this.registry.matureDue(Date.now());
+        this.pipeline.applyVerdicts(this.registry.takeChanges());
+      });
+    }
     this.every(config.discovery.poll_interval, () => {
       this.registry.rescan();
       this.pipeline.applyVerdicts(this.registry.takeChanges());

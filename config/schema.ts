@@ -29,38 +29,55 @@ const unmatchedRoutes = z.enum(['heuristic', 'path', 'wildcard', 'unset']);
 /** OTEL_TRACES_SAMPLER and OTEL_TRACES_SAMPLER_ARG. */
 const sampler = z
   .object({
-    name: z.enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio']).default('parentbased_always_on'),
-    /** traceidratio: the share of traces kept, 0 to 1. */
-    arg: z.number().min(0).max(1).optional(),
+    name: z
+      .enum(['always_on', 'always_off', 'traceidratio', 'parentbased_always_on', 'parentbased_always_off', 'parentbased_traceidratio'])
+      .default('parentbased_always_on')
+      .describe('head sampling of traces; metrics count every request'),
+    arg: z.number().min(0).max(1).optional().describe('traceidratio: the share of traces kept, 0 to 1'),
   })
   .strict();
 
+/** What picks processes: within one selector every given criterion must match. */
+const criteria = {
+  open_ports: portSet.optional().describe('processes listening or connecting on these ports: "80,443,8000-8999"'),
+  exe_path: z.string().min(1).optional().describe('a glob on the executable\'s path: "*/nginx"'),
+  cmd_args: z.string().min(1).optional().describe('a glob on the command line, arguments joined by spaces: "*manage.py runserver*"'),
+  target_pids: z.array(z.number().int().positive()).min(1).optional().describe('these process ids'),
+  containers_only: z.boolean().optional().describe('only processes in a container'),
+};
+
+type Criteria = { open_ports?: string | undefined; exe_path?: string | undefined; cmd_args?: string | undefined; target_pids?: number[] | undefined; containers_only?: boolean | undefined };
+const selectsSomething = (s: Criteria): boolean =>
+  s.open_ports !== undefined || s.exe_path !== undefined || s.target_pids !== undefined || s.cmd_args !== undefined || s.containers_only === true;
+const SELECTS_NOTHING = { message: 'a selector needs at least one of open_ports, exe_path, cmd_args, target_pids, containers_only' };
+
+/** An exclude selector: criteria only. */
+const excludeSelector = z.object(criteria).strict().refine(selectsSomething, SELECTS_NOTHING);
+
+/** An instrument selector: criteria, and what holds for the processes it picks. */
 const selector = z
   .object({
-    open_ports: portSet.optional(),
-    exe_path: z.string().min(1).optional(),
-    /** A glob on the whole command line (arguments joined by spaces). */
-    cmd_args: z.string().min(1).optional(),
-    target_pids: z.array(z.number().int().positive()).min(1).optional(),
-    /** Only processes in a container. */
-    containers_only: z.boolean().optional(),
-    /** service.name and service.namespace of what this selector picks, over the process's own. */
-    name: z.string().min(1).optional(),
-    namespace: z.string().min(1).optional(),
-    sampler: sampler.optional(),
-    /** Route patterns and rule for what this selector picks, instead of the global routes. */
-    routes: z.object({ patterns: z.array(routePattern).default([]), unmatched: unmatchedRoutes.default('heuristic') }).strict().optional(),
+    ...criteria,
+    name: z.string().min(1).optional().describe('service.name of what this selector picks, over the process\'s own'),
+    namespace: z.string().min(1).optional().describe('service.namespace of what this selector picks'),
+    sampler: sampler.optional().describe('its own sampler, over otel_traces_export.sampler'),
+    routes: z
+      .object({
+        patterns: z.array(routePattern).default([]).describe('as routes.patterns'),
+        unmatched: unmatchedRoutes.default('heuristic').describe('as routes.unmatched'),
+      })
+      .strict()
+      .optional()
+      .describe('its own route patterns and rule, over routes'),
   })
   .strict()
-  .refine((s) => s.open_ports !== undefined || s.exe_path !== undefined || s.target_pids !== undefined || s.cmd_args !== undefined || s.containers_only === true, {
-    message: 'a selector needs at least one of open_ports, exe_path, cmd_args, target_pids, containers_only',
-  });
+  .refine(selectsSomething, SELECTS_NOTHING);
 
 /**
  * Collectors and trace backends would trace their own intake of our
  * exports; the host's own daemons are not what users instrument.
  */
-export const DEFAULT_EXCLUDES: ReadonlyArray<z.output<typeof selector>> = [
+export const DEFAULT_EXCLUDES: ReadonlyArray<z.output<typeof excludeSelector>> = [
   { exe_path: '*/jaeger' },
   { exe_path: '*/jaeger-*' },
   { exe_path: '*/otelcol*' },
@@ -84,37 +101,36 @@ const boundaries = z
   .refine((b) => b.every((v, i) => i === 0 || v > b[i - 1]!), { message: 'must be in increasing order' });
 
 const otlpEndpoint = {
-  /** OTEL_EXPORTER_OTLP_ENDPOINT: base URL; http/protobuf appends the signal's path. */
-  endpoint: z.url().optional(),
-  protocol: z.enum(['grpc', 'http/protobuf']).optional(),
-  headers: z.record(z.string(), z.string()).default({}),
+  endpoint: z.url().optional().describe('OTLP base URL; http/protobuf appends the signal\'s path (/v1/traces, /v1/metrics)'),
+  protocol: z.enum(['grpc', 'http/protobuf']).optional().describe('without it, port 4317 means grpc and any other http/protobuf'),
+  headers: z.record(z.string(), z.string()).default({}).describe('sent with every export, e.g. api-key=secret'),
 };
 
 export const configSchema = z
   .object({
     log_level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
-    /** auto: text on a terminal, JSON lines otherwise; off when an OTLP endpoint is set. */
-    trace_printer: z.enum(['auto', 'text', 'json', 'disabled']).default('auto'),
+    trace_printer: z.enum(['auto', 'text', 'json', 'disabled']).default('auto').describe('print spans on stdout; auto: text on a terminal, JSON lines otherwise, off when an OTLP endpoint is set'),
     discovery: z
       .object({
-        instrument: z.array(selector).default([]),
-        exclude_instrument: z.array(selector).default([]),
-        default_exclude_instrument: z.array(selector).default(() => DEFAULT_EXCLUDES.map((s) => ({ ...s }))),
-        /** How often /proc is re-read for processes whose exec went unseen (ms). */
-        poll_interval: milliseconds.min(100).default(5000),
+        instrument: z.array(selector).default([]).describe('which processes to trace (any selector); none: every process'),
+        exclude_instrument: z.array(excludeSelector).default([]).describe('processes never traced, whatever selects them: the criteria of discovery.instrument[]'),
+        default_exclude_instrument: z
+          .array(excludeSelector)
+          .default(() => DEFAULT_EXCLUDES.map((s) => ({ ...s })))
+          .describe('trace backends, collectors and the host\'s daemons; set [] to trace them too'),
+        min_process_age: milliseconds.default(0).describe('trace a process only once it is this old (ms); 0: from its first request'),
+        poll_interval: milliseconds.min(100).default(5000).describe('how often /proc is read again for processes whose exec went unseen (ms)'),
       })
       .strict()
       .prefault({}),
     otel_traces_export: z
       .object({
         ...otlpEndpoint,
-        /** OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: used as is. */
-        traces_endpoint: z.url().optional(),
-        max_queue_size: z.number().int().positive().default(2048),
+        traces_endpoint: z.url().optional().describe('OTLP traces URL, used as given'),
+        max_queue_size: z.number().int().positive().default(2048).describe('spans waiting for export; past it, spans are dropped and counted'),
         max_export_batch_size: z.number().int().positive().default(512),
-        schedule_delay: milliseconds.default(5000),
-        export_timeout: milliseconds.min(1).default(30000),
-        /** OTEL_TRACES_SAMPLER / OTEL_TRACES_SAMPLER_ARG. */
+        schedule_delay: milliseconds.default(5000).describe('longest wait before a partial batch is sent (ms)'),
+        export_timeout: milliseconds.min(1).default(30000).describe('ms'),
         sampler: sampler.prefault({}),
       })
       .strict()
@@ -122,20 +138,14 @@ export const configSchema = z
     otel_metrics_export: z
       .object({
         ...otlpEndpoint,
-        /** OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: used as is. */
-        metrics_endpoint: z.url().optional(),
-        /** OTEL_METRIC_EXPORT_INTERVAL (ms). */
-        interval: milliseconds.min(100).default(60000),
-        /** OTEL_METRIC_EXPORT_TIMEOUT (ms). */
-        export_timeout: milliseconds.min(1).default(30000),
-        /** OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION. */
+        metrics_endpoint: z.url().optional().describe('OTLP metrics URL, used as given'),
+        interval: milliseconds.min(100).default(60000).describe('how often metrics are exported (ms)'),
+        export_timeout: milliseconds.min(1).default(30000).describe('ms'),
         histogram_aggregation: z.enum(['explicit_bucket_histogram', 'base2_exponential_bucket_histogram']).default('explicit_bucket_histogram'),
         buckets: z
           .object({
-            /** Seconds. */
-            duration_histogram: boundaries.default(() => [...DURATION_BUCKETS]),
-            /** Bytes. */
-            request_size_histogram: boundaries.default(() => [...SIZE_BUCKETS]),
+            duration_histogram: boundaries.default(() => [...DURATION_BUCKETS]).describe('bucket boundaries of durations (seconds)'),
+            request_size_histogram: boundaries.default(() => [...SIZE_BUCKETS]).describe('bucket boundaries of body sizes (bytes)'),
           })
           .strict()
           .prefault({}),
@@ -144,32 +154,26 @@ export const configSchema = z
       .prefault({}),
     prometheus_export: z
       .object({
-        /** OTEL_EBPF_PROMETHEUS_PORT: serve metrics for scraping on this port (off when unset). */
-        port: z.number().int().min(0).max(65535).optional(),
+        port: z.number().int().min(0).max(65535).optional().describe('serve metrics for scraping on this port; unset: no endpoint'),
         path: z.string().startsWith('/').default('/metrics'),
       })
       .strict()
       .prefault({}),
     routes: z
       .object({
-        /** Route templates: "/users/{id}", "/users/:id", "*" for one segment, a final "**" for the rest. */
-        patterns: z.array(routePattern).default([]),
-        /** What http.route is for a path no pattern matched. */
-        unmatched: unmatchedRoutes.default('heuristic'),
-        /** Distinct unmatched routes per service; past it, "/**". */
-        max_routes: z.number().int().positive().default(100),
+        patterns: z.array(routePattern).default([]).describe('route templates: "/users/{id}", "/users/:id", "*" for one segment, a final "**" for the rest'),
+        unmatched: unmatchedRoutes.default('heuristic').describe('http.route of a path no pattern matched: ids made {id}, the path, "/**", or none'),
+        max_routes: z.number().int().positive().default(100).describe('distinct unmatched routes per service; past it, "/**"'),
       })
       .strict()
       .prefault({}),
     attributes: z
       .object({
-        /** Record url.query (off: queries often carry secrets; when on, secret-looking parameters are redacted). */
-        url_query: z.boolean().default(false),
-        /** Headers to record as span attributes (http.request.header.<name>); credentials never are. */
+        url_query: z.boolean().default(false).describe('record url.query; secret-looking parameters are redacted'),
         http_headers: z
           .object({
-            request: z.array(headerName).default([]),
-            response: z.array(headerName).default([]),
+            request: z.array(headerName).default([]).describe('request headers recorded as http.request.header.<name>; never credentials'),
+            response: z.array(headerName).default([]).describe('response headers recorded as http.response.header.<name>; never credentials'),
           })
           .strict()
           .prefault({}),
@@ -178,10 +182,9 @@ export const configSchema = z
       .prefault({}),
     ebpf: z
       .object({
-        capture_mode: z.enum(['auto', 'fentry', 'kprobe', 'tracepoint']).default('auto'),
-        socket_lookup: z.enum(['auto', 'sock-length-tracepoints', 'fd-table']).default('auto'),
-        /** Payload bytes copied per send/receive; the true length is always reported. */
-        capture_size: z.number().int().min(0).max(16384).default(4096),
+        capture_mode: z.enum(['auto', 'fentry', 'kprobe', 'tracepoint']).default('auto').describe('how the kernel side attaches; auto: the best this kernel allows'),
+        socket_lookup: z.enum(['auto', 'sock-length-tracepoints', 'fd-table']).default('auto').describe('tracepoint mode: how a call\'s socket is found'),
+        capture_size: z.number().int().min(0).max(16384).default(4096).describe('payload bytes copied per send or receive (bytes); the true length is always reported'),
         ring_buffer_size: z
           .number()
           .int()
@@ -190,13 +193,11 @@ export const configSchema = z
           .refine((n) => (n & (n - 1)) === 0, { message: 'must be a power of two' })
           // Over half a second of records at 30k req/s. Its pages are mapped twice
           // (for wrap-around), so RSS shows twice this size.
-          .default(8 << 20),
-        /** Wake userspace when this many bytes wait (else on the drain timer). */
-        wakeup_bytes: z.number().int().positive().default(256 << 10),
-        /** Drain the ring buffer at least this often (ms). */
-        drain_interval: milliseconds.min(1).max(1000).default(20),
-        /** Capture HTTPS plaintext with uprobes on TLS libraries (OpenSSL, GnuTLS). */
-        tls: z.boolean().default(true),
+          .default(8 << 20)
+          .describe('kernel-to-userspace ring buffer (bytes, a power of two)'),
+        wakeup_bytes: z.number().int().positive().default(256 << 10).describe('wake userspace when this many bytes wait, else on the drain timer'),
+        drain_interval: milliseconds.min(1).max(1000).default(20).describe('drain the ring buffer at least this often (ms)'),
+        tls: z.boolean().default(true).describe('capture HTTPS plaintext with uprobes on OpenSSL and GnuTLS'),
       })
       .strict()
       .prefault({}),

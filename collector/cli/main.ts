@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 import { Command, Option } from 'commander';
 import { formatIssues, loadConfig, type CliFlags, type LoadedConfig } from '../../config/load.js';
+import { configReference } from '../../config/reference.js';
 import { setLibbpfPrint } from '../ebpf/libbpf.js';
 import { createLogger } from '../log.js';
 import { readRecording } from '../record/recording.js';
@@ -101,8 +102,13 @@ program
 captureOptions(program.command('config'))
   .description('print the configuration run would use, and where each value came from')
   .option('--json', 'machine-readable output: {config, sources}')
+  .option('--reference', 'every setting, its type, default, variable and flag, as a Markdown table')
   .action((opts: Record<string, string | boolean | undefined>) => {
-    const { json, ...rest } = opts;
+    const { json, reference, ...rest } = opts;
+    if (reference) {
+      process.stdout.write(configReference());
+      process.exit(0);
+    }
     const loaded = configOrExit(rest);
     process.stdout.write(json ? `${JSON.stringify({ config: loaded.config, sources: Object.fromEntries(loaded.sources) }, null, 2)}\n` : formatEffectiveConfig(loaded));
     process.exit(0);

@@ -11,13 +11,15 @@
  */
 import { basename } from 'node:path';
 import { Verdict, type ExecFacts, type VerdictValue } from '../ebpf/abi.js';
-import { listPids, netnsOf, readProcess, socketInodesOf, socketInodesOnPorts, type ProcessFacts } from './procfs.js';
+import { listPids, netnsOf, processAgeMs, readProcess, socketInodesOf, socketInodesOnPorts, type ProcessFacts } from './procfs.js';
 import { portInSet, selectorMatches, type Candidate, type Selector } from './selectors.js';
 
 export interface DiscoveryRules {
   /** Empty: trace everything not excluded. */
   readonly instrument: readonly Selector[];
   readonly exclude: readonly Selector[];
+  /** Processes younger than this (ms) wait until they are this old; 0: none wait. */
+  readonly minAgeMs?: number;
 }
 
 export interface VerdictChange {
@@ -31,11 +33,14 @@ export interface ProcSource {
   readProcess(pid: number): ProcessFacts | null;
   /** pid -> local TCP ports on the selected ports it holds open, for every process. */
   portOwners(selected: (port: number) => boolean): Map<number, Set<number>>;
+  /** How long ago a process started (ms); null when gone. */
+  ageMs?(pid: number): number | null;
 }
 
 export const procfsSource: ProcSource = {
   listPids,
   readProcess,
+  ageMs: processAgeMs,
   portOwners(selected) {
     const byInode = new Map<number, number>();
     const seenNs = new Set<string>();
@@ -69,6 +74,8 @@ export class ProcessRegistry {
   private readonly judged = new Set<number>();
   /** The instrument selector that chose each traced process (its overrides apply). */
   private readonly selectedBy = new Map<number, number>();
+  /** Processes that would be traced but are younger than minAgeMs: when to judge them again, and the ports they were seen on. */
+  private readonly young = new Map<number, { due: number; ports: ReadonlySet<number> | undefined }>();
 
   constructor(
     private readonly rules: DiscoveryRules,
@@ -124,6 +131,7 @@ export class ProcessRegistry {
   }
 
   onExit(pid: number): void {
+    this.young.delete(pid);
     this.selectedBy.delete(pid);
     this.verdicts.delete(pid);
     this.facts.delete(pid);
@@ -140,6 +148,15 @@ export class ProcessRegistry {
     if (v !== undefined) return v === Verdict.Trace;
     if (this.traceAll && !this.judged.has(pid)) return this.judge(pid, undefined) === Verdict.Trace;
     return true;
+  }
+
+  /** Judge again the processes that have come of age (discovery.min_process_age) by `now` (ms since the epoch). */
+  matureDue(now: number): void {
+    for (const [pid, y] of this.young) {
+      if (y.due > now) continue;
+      this.young.delete(pid);
+      this.judge(pid, y.ports);
+    }
   }
 
   /** Which instrument selector (its index) chose a traced process; undefined when none did (trace-all mode). */
@@ -159,6 +176,18 @@ export class ProcessRegistry {
     return c;
   }
 
+  /** Younger than minAgeMs: remembered, to be judged again when of age. */
+  private tooYoung(pid: number, ports: ReadonlySet<number> | undefined): boolean {
+    const min = this.rules.minAgeMs ?? 0;
+    if (min <= 0) return false;
+    const age = this.source.ageMs?.(pid) ?? null;
+    if (age === null || age >= min) return false;
+    const known = this.young.get(pid)?.ports;
+    const merged = known && ports ? new Set([...known, ...ports]) : (ports ?? known);
+    this.young.set(pid, { due: Date.now() + (min - age), ports: merged });
+    return true;
+  }
+
   private judge(pid: number, ports: ReadonlySet<number> | undefined): VerdictValue {
     this.judged.add(pid);
     let verdict: VerdictValue;
@@ -169,6 +198,7 @@ export class ProcessRegistry {
       const excluded = this.rules.exclude.some((s) => selectorMatches(s, candidate));
       const index = this.traceAll ? -1 : this.rules.instrument.findIndex((s) => selectorMatches(s, candidate));
       verdict = (this.traceAll || index >= 0) && !excluded ? Verdict.Trace : Verdict.Ignore;
+      if (verdict === Verdict.Trace && this.tooYoung(pid, ports)) verdict = Verdict.Ignore;
       // A process keeps the first selector that chose it (a later port may match none by itself).
       if (verdict === Verdict.Trace && index >= 0 && !this.selectedBy.has(pid)) this.selectedBy.set(pid, index);
     }

@@ -112,3 +112,19 @@ export function socketInodesOf(pid: number): number[] {
 export function netnsOf(pid: number): string {
   return tryReadlink(`/proc/${pid}/ns/net`) ?? '';
 }
+
+/** Clock ticks per second of /proc/PID/stat's start time (USER_HZ: 100 on every Linux architecture Sonde runs on). */
+const USER_HZ = 100;
+
+/** How long ago a process started (ms), or null when it is gone. */
+export function processAgeMs(pid: number): number | null {
+  const stat = tryRead(`/proc/${pid}/stat`);
+  const uptime = tryRead('/proc/uptime');
+  if (stat === null || uptime === null) return null;
+  // Fields after the command name (which may hold spaces and parentheses): state is field 3, starttime field 22.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const startTicks = Number(fields[22 - 3]);
+  const upSeconds = Number(uptime.split(' ')[0]);
+  if (!Number.isFinite(startTicks) || !Number.isFinite(upSeconds)) return null;
+  return Math.max(0, upSeconds * 1000 - (startTicks * 1000) / USER_HZ);
+}

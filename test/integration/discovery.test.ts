@@ -99,6 +99,29 @@ describe('selectors and their overrides', () => {
   });
 });
 
+describe('minimum process age', () => {
+  it('a process younger than discovery.min_process_age is traced only once it is that old', async () => {
+    const sonde = startSonde(['--config', configFile('discovery:\n  min_process_age: 1500\n  instrument:\n    - cmd_args: "*--role=young*"\n')]);
+    let young: Peer | undefined;
+    try {
+      await sonde.ready();
+      const started = Date.now();
+      young = await startNodeServer(await freePort(), '127.0.0.1', { OTEL_SERVICE_NAME: 'young' }, ['--role=young']);
+      const pid = young.pid;
+      const [early] = await curl([`http://127.0.0.1:${young.port}/status/200`]);
+      expect(Date.now() - started).toBeLessThan(1500);
+      await waitFor(() => sonde.logs.find((l) => l.msg === 'process selected' && l['pid'] === pid), 'the server to come of age', 5000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1400);
+      const [late] = await curl([`http://127.0.0.1:${young.port}/status/201`]);
+      await sonde.waitForSpans((s) => s.attributes['client.port'] === late!.localPort, 1);
+      expect(sonde.spansWhere((s) => s.attributes['client.port'] === early!.localPort)).toEqual([]);
+    } finally {
+      await sonde.stop();
+      await young?.stop();
+    }
+  });
+});
+
 describe('containers', () => {
   it('containers_only traces a process in a container\'s cgroup, named by its container', async () => {
     const cg = containerCgroup();

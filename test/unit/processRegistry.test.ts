@@ -134,4 +134,22 @@ describe('selector mode', () => {
     reg.rescan();
     expect(reg.isTraced(20)).toBe(false);
   });
+
+  it('a process younger than the minimum age waits, keeping the port it was seen on, and is judged again when of age', () => {
+    const ages: Record<number, number> = { 10: 60_000, 11: 200 };
+    const src: ProcSource = { ...table({ 10: '/usr/bin/node', 11: '/usr/bin/node' }), ageMs: (pid) => ages[pid] ?? null };
+    const reg = new ProcessRegistry({ instrument: [{ openPorts: [[8080, 8080]] }], exclude: [], minAgeMs: 1000 }, 1, src);
+    reg.seed();
+    reg.onPort(10, 8080);
+    reg.onPort(11, 8080);
+    expect(reg.isTraced(10)).toBe(true);
+    expect(reg.isTraced(11)).toBe(false);
+    reg.matureDue(Date.now());
+    expect(reg.isTraced(11)).toBe(false);
+    reg.takeChanges();
+    ages[11] = 1200;
+    reg.matureDue(Date.now() + 1000);
+    expect(reg.isTraced(11)).toBe(true);
+    expect(reg.takeChanges()).toEqual([{ pid: 11, verdict: Verdict.Trace }]);
+  });
 });
