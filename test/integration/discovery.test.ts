@@ -99,6 +99,26 @@ describe('selectors and their overrides', () => {
   });
 });
 
+describe('excludes', () => {
+  it('an exclude_instrument selector wins over the instrument selector that picked the process', async () => {
+    const kept = await startNodeServer(await freePort(), '127.0.0.1', { OTEL_SERVICE_NAME: 'kept' });
+    const excluded = await startNodeServer(await freePort(), '127.0.0.1', { OTEL_SERVICE_NAME: 'excluded' }, ['--role=excluded']);
+    const config = configFile(`discovery:\n  instrument:\n    - open_ports: "${kept.port},${excluded.port}"\n  exclude_instrument:\n    - cmd_args: "*--role=excluded*"\n`);
+    const sonde = startSonde(['--config', config]);
+    try {
+      await sonde.ready();
+      await curl([`http://127.0.0.1:${excluded.port}/status/200`]);
+      const [r] = await curl([`http://127.0.0.1:${kept.port}/status/200`]);
+      await sonde.waitForSpans((s) => s.kind === 'SERVER' && s.attributes['client.port'] === r!.localPort, 1);
+    } finally {
+      await sonde.stop();
+      await kept.stop();
+      await excluded.stop();
+    }
+    expect(sonde.spansWhere((s) => s.resource['service.name'] === 'excluded')).toEqual([]);
+  });
+});
+
 describe('minimum process age', () => {
   it('a process younger than discovery.min_process_age is traced only once it is that old', async () => {
     const sonde = startSonde(['--config', configFile('discovery:\n  min_process_age: 1500\n  instrument:\n    - cmd_args: "*--role=young*"\n')]);
