@@ -28,10 +28,11 @@ packages=(clang llvm make libbpf-dev libbpf1 bpftool)
 if [ "$want_test" = 1 ]; then
   # Test peers: real servers and clients (openssl, gnutls-serv and wget for
   # TLS; nghttpd, nghttp and h2load for HTTP/2; python3-venv for the grpcio
-  # peers' venv), prometheus (and promtool) to scrape Sonde, capsh to drop privileges, and
+  # peers' venv), prometheus (and promtool) to scrape Sonde, docker-compose (v1, to
+  # parse docker-compose.yml: no engine runs here), capsh to drop privileges, and
   # qemu with busybox and cpio for the kernel matrix (test/kernels).
   packages+=(curl nginx-light python3 libcap2-bin iproute2 qemu-system-x86 busybox-static cpio
-    openssl gnutls-bin wget nghttp2-client nghttp2-server python3-venv prometheus)
+    openssl gnutls-bin wget nghttp2-client nghttp2-server python3-venv prometheus docker-compose)
 fi
 missing=()
 for p in "${packages[@]}"; do
