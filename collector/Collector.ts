@@ -174,8 +174,9 @@ export class Collector {
     const failure = loaded.attach(
       (batch) => {
         this.clock.sync();
-        recorder?.batch(batch, this.clock.offset(), (pid) => this.registry.factsOf(pid));
         this.pipeline.handle(batch);
+        // After the pipeline: a recording names only the processes it traced, so a replay traces the same ones.
+        recorder?.batch(batch, this.clock.offset(), (pid) => (this.registry.isTraced(pid) ? this.registry.factsOf(pid) : null));
       },
       recorder ? (raw) => recorder.raw(raw) : undefined,
     );

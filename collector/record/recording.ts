@@ -76,15 +76,18 @@ export class RecordingWriter {
   /**
    * The batch of the raw records seen since the last call: written after the
    * facts of processes it is the first to mention, and the clock offset.
+   * `factsOf` gives null for a process that was not traced: it gets no facts,
+   * and a replay ignores its records, as the live run did.
    */
   batch(events: ReadonlyArray<KernelEvent | DecodeError>, offset: readonly [number, number], factsOf: (pid: number) => ProcessFacts | null): void {
     const head: Buffer[] = [];
     for (const ev of events) {
       if (ev.type !== EventType.Data && ev.type !== EventType.ConnOpen) continue;
       if (this.factsWritten.has(ev.pid)) continue;
-      this.factsWritten.add(ev.pid);
       const facts = factsOf(ev.pid);
-      if (facts) head.push(item(ItemKind.Facts, Buffer.from(JSON.stringify(facts))));
+      if (!facts) continue; // not traced (yet): its records were not used, and a replay will not use them
+      this.factsWritten.add(ev.pid);
+      head.push(item(ItemKind.Facts, Buffer.from(JSON.stringify(facts))));
     }
     if (offset[0] !== this.lastOffset[0] || offset[1] !== this.lastOffset[1]) {
       const clock = Buffer.alloc(16);

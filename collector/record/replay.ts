@@ -38,8 +38,10 @@ export async function replay(items: readonly RecordingItem[], config: Config, si
   const facts = new Map<number, ProcessFacts>();
   let offset: readonly [number, number] = [0, 0];
   const time = { toHrTime: (ns: number): HrTime => shiftedHrTime(ns, offset[0], offset[1]) };
-  // Everything in the recording was selected when it was made.
-  const registry = new ProcessRegistry({ instrument: [], exclude: [] }, -1, recordedProcesses(facts));
+  // The processes the live run traced are those the recording has facts of.
+  const traced = new Set<number>();
+  for (const it of items) if (it.kind === ItemKind.Facts) traced.add(it.facts.pid);
+  const registry = new ProcessRegistry({ instrument: [{ pids: traced }], exclude: [] }, -1, recordedProcesses(facts));
   const pipeline = new Pipeline({ config, registry, sinks, log, kernel: NO_KERNEL, time });
 
   let batch: Array<KernelEvent | DecodeError> = [];
