@@ -139,7 +139,7 @@ export class Collector {
       spans: { exported: sum((s) => s.stats.exported), failed: sum((s) => s.stats.failed), dropped: sum((s) => s.stats.dropped) },
       exportQueue: { queued: sum((s) => s.queued), capacity: sum((s) => s.capacity) },
       probes: { kernel: this.capture?.programs.length ?? 0, tls: this.tls?.stats.probes ?? 0 },
-      routesOverflowed: this.pipeline.routes.overflowed,
+      routesOverflowed: this.pipeline.overrides.routesOverflowed,
       seriesOverflowed: this.red?.overflowed ?? 0,
     };
   }
@@ -264,7 +264,7 @@ export class Collector {
         connections: { ...this.pipeline.trackerStats, open: this.pipeline.connections },
         parseErrors: Object.fromEntries(stats.parseErrors),
         export: this.deps.sinks.map((s) => s.stats),
-        metrics: { outputs: (this.deps.metricOutputs ?? []).map((o) => o.stats), series: this.red?.series ?? 0, routesOverflowed: this.pipeline.routes.overflowed },
+        metrics: { outputs: (this.deps.metricOutputs ?? []).map((o) => o.stats), series: this.red?.series ?? 0, routesOverflowed: this.pipeline.overrides.routesOverflowed },
       },
       'sonde stopped',
     );

@@ -12,13 +12,12 @@ import type { Config } from '../../config/schema.js';
 import { ConnectionTracker, DEFAULT_TRACKER_LIMITS, type CaptureEntry, type ObservedTransaction } from '../conn/ConnectionTracker.js';
 import { decodeEndpoints } from '../conn/endpoints.js';
 import { OwnSockets } from '../discovery/ownSockets.js';
+import { SelectorOverrides } from '../discovery/SelectorOverrides.js';
 import type { ProcessRegistry, VerdictChange } from '../discovery/ProcessRegistry.js';
 import { EventType, Role, Verdict, type DecodeError, type KernelEvent, type VerdictValue } from '../ebpf/abi.js';
 import type { SpanSink } from '../export/SpanSink.js';
 import type { Logger } from '../log.js';
 import type { RedMetrics } from '../metrics/RedMetrics.js';
-import { RouteResolver } from '../routes/RouteResolver.js';
-import { createSampler, type Sampler } from '../spans/sampler.js';
 import { buildSpan } from '../spans/buildSpan.js';
 import { headerCapture, ids as spanIds, type HeaderCapture } from '../spans/httpSpan.js';
 import { TraceGraph } from '../spans/TraceGraph.js';
@@ -80,43 +79,15 @@ export class Pipeline {
   private readonly resources: ServiceResources;
   private readonly ownSockets = new OwnSockets();
   private readonly graph = new TraceGraph(spanIds);
-  readonly routes: RouteResolver;
-  private readonly sampler: Sampler;
+  readonly overrides: SelectorOverrides;
   private readonly headers: HeaderCapture | undefined;
-  /** A selector's own routes and sampler, by selector index, made when first needed. */
-  private readonly selectorRoutes = new Map<number, RouteResolver>();
-  private readonly selectorSamplers = new Map<number, Sampler>();
-  private readonly routesOf = (pid: number): RouteResolver => {
-    const index = this.deps.registry.selectorOf(pid);
-    const own = index === undefined ? undefined : this.deps.config.discovery.instrument[index]?.routes;
-    if (!own) return this.routes;
-    let r = this.selectorRoutes.get(index!);
-    if (!r) this.selectorRoutes.set(index!, (r = new RouteResolver({ patterns: own.patterns, unmatched: own.unmatched, maxRoutes: this.deps.config.routes.max_routes })));
-    return r;
-  };
-  private readonly samplerOf = (pid: number): Sampler => {
-    const index = this.deps.registry.selectorOf(pid);
-    const own = index === undefined ? undefined : this.deps.config.discovery.instrument[index]?.sampler;
-    if (!own) return this.sampler;
-    let s = this.selectorSamplers.get(index!);
-    if (!s) this.selectorSamplers.set(index!, (s = createSampler(own)));
-    return s;
-  };
   /** Processes whose libraries to look at once this batch is through. */
   private readonly libraryScans = new Set<number>();
   readonly stats: PipelineStats = { batches: 0, records: 0, invalidRecords: 0, transactions: 0, spans: 0, unsampled: 0, parseErrors: new Map() };
 
   constructor(private readonly deps: PipelineDeps) {
-    this.resources = new ServiceResources(
-      (pid) => deps.registry.factsOf(pid),
-      (pid) => {
-        const index = deps.registry.selectorOf(pid);
-        return index === undefined ? undefined : deps.config.discovery.instrument[index];
-      },
-    );
-    const r = deps.config.routes;
-    this.routes = new RouteResolver({ patterns: r.patterns, unmatched: r.unmatched, maxRoutes: r.max_routes });
-    this.sampler = createSampler(deps.config.otel_traces_export.sampler);
+    this.overrides = new SelectorOverrides(deps.config, (pid) => deps.registry.selectorOf(pid));
+    this.resources = new ServiceResources((pid) => deps.registry.factsOf(pid), this.overrides.serviceOf);
     const h = deps.config.attributes.http_headers;
     this.headers = headerCapture(h.request, h.response);
     this.tracker = new ConnectionTracker({ ...DEFAULT_TRACKER_LIMITS, skipHintBytes: deps.config.ebpf.capture_size });
@@ -226,7 +197,7 @@ export class Pipeline {
       this.stats.parseErrors.set(key, (this.stats.parseErrors.get(key) ?? 0) + 1);
     }
     if (out.transactions.length === 0) return;
-    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), graph: this.graph, routes: this.routesOf, sampler: this.samplerOf, ...(this.headers ? { headers: this.headers } : {}) };
+    const opts = { urlQuery: this.deps.config.attributes.url_query, toHrTime: (ns: number) => this.deps.time.toHrTime(ns), graph: this.graph, routes: this.overrides.routesOf, sampler: this.overrides.samplerOf, ...(this.headers ? { headers: this.headers } : {}) };
     const spans: ReadableSpan[] = [];
     const metrics = this.deps.metrics;
     for (const obs of out.transactions) {
