@@ -39,7 +39,7 @@ const sampler = z
 
 /** What picks processes: within one selector every given criterion must match. */
 const criteria = {
-  open_ports: portSet.optional().describe('processes listening or connecting on these ports: "80,443,8000-8999"'),
+  open_ports: portSet.optional().describe('processes listening on these ports (or with them as their own local port): "80,443,8000-8999"'),
   exe_path: z.string().min(1).optional().describe('a glob on the executable\'s path: "*/nginx"'),
   cmd_args: z.string().min(1).optional().describe('a glob on the command line, arguments joined by spaces: "*manage.py runserver*"'),
   target_pids: z.array(z.number().int().positive()).min(1).optional().describe('these process ids'),

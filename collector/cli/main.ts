@@ -23,7 +23,7 @@ const program = new Command('sonde')
 function captureOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <file>', 'YAML configuration file (OTEL_EBPF_CONFIG_PATH)')
-    .option('--open-port <ports>', 'trace processes listening or connecting on these ports, e.g. 80,443,8000-8999 (OTEL_EBPF_OPEN_PORT)')
+    .option('--open-port <ports>', 'trace processes listening on these ports, e.g. 80,443,8000-8999 (OTEL_EBPF_OPEN_PORT)')
     .option('--exe <glob>', 'trace processes whose executable path matches, e.g. "*/nginx" (OTEL_EBPF_AUTO_TARGET_EXE)')
     .option('--pid <pids>', 'trace these process ids, comma-separated (OTEL_EBPF_TARGET_PID)')
     .addOption(new Option('--print <format>', 'print spans on stdout (OTEL_EBPF_TRACE_PRINTER)').choices(['auto', 'text', 'json', 'disabled']))
