@@ -16,6 +16,7 @@ import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError, RequestStart } from '../../protocols/types.js';
 import { decodeEndpoints, type Endpoints } from './endpoints.js';
 import { exchangeKey, pairKey, tupleKey } from './exchanges.js';
+import { ProxyTies } from './ProxyTies.js';
 import { ThreadTies } from './ThreadTies.js';
 import { TlsSessions } from './TlsSessions.js';
 
@@ -184,6 +185,7 @@ export class ConnectionTracker {
   /** Connections with known addresses, by "local|remote": how one end finds the other. */
   private readonly byTuple = new Map<string, bigint>();
   private readonly ties: ThreadTies;
+  private readonly proxies = new ProxyTies();
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
   private readonly sessions: TlsSessions;
   private readonly counts: TrackerStats = {
@@ -256,6 +258,7 @@ export class ConnectionTracker {
 
   /** Sessions of a process that exited, forgotten here; the kernel should drop them too. */
   forgetProcess(pid: number): bigint[] {
+    this.proxies.forgetProcess(pid);
     return this.sessions.forget(pid);
   }
 
@@ -517,16 +520,20 @@ export class ConnectionTracker {
       const base = conn.flowBase[isClient ? Direction.Egress : Direction.Ingress];
       for (const req of started) {
         const exchange = pair === undefined ? undefined : exchangeKey(pair, req, base);
-        if (!isClient) this.ties.read(conn.pid, conn.tids[Direction.Ingress], conn.sock);
+        if (!isClient) {
+          this.ties.read(conn.pid, conn.tids[Direction.Ingress], conn.sock);
+          this.proxies.started(conn.pid, req);
+        }
         this.out.started.push({
           tieable: !isClient && this.ties.servedBy(conn.pid, conn.tids[Direction.Ingress]) === conn.sock,
           req,
           role: isClient ? 'client' : 'server',
           exchange,
-          servedBy: isClient ? this.servedBy(conn) : undefined,
+          servedBy: isClient ? this.servedBy(conn, req) : undefined,
         });
       }
       for (const tx of transactions) {
+        if (!isClient && tx.start) this.proxies.finished(conn.pid, tx.start);
         this.out.transactions.push({
           tx,
           sock: conn.sock,
@@ -545,11 +552,13 @@ export class ConnectionTracker {
 
   /**
    * The request being served by the thread that sent this client request,
-   * if that thread serves one connection and it has one request unanswered.
+   * if that thread serves one connection and it has one request unanswered;
+   * else the one request of that process it forwards (ProxyTies).
    */
-  private servedBy(conn: Connection): RequestStart | undefined {
+  private servedBy(conn: Connection, req: RequestStart): RequestStart | undefined {
     const sock = this.ties.servedBy(conn.pid, conn.tids[Direction.Egress]);
-    return sock === undefined ? undefined : this.conns.get(sock)?.parser?.inFlight();
+    const byThread = sock === undefined ? undefined : this.conns.get(sock)?.parser?.inFlight();
+    return byThread ?? this.proxies.servedBy(conn.pid, req);
   }
 }
 

@@ -115,7 +115,8 @@ export class TraceGraph {
   clientStarted(req: RequestStart, exchange: string | undefined, servedBy: RequestStart | undefined): void {
     const request = describe(req);
     const remote = remoteParent(req.requestHeaders);
-    const serving = servedBy === undefined ? undefined : this.placements.get(servedBy);
+    // A request a proxy forwards (ProxyTies) had no reason for a placement until now: it is a root, placed now.
+    const serving = servedBy === undefined ? undefined : (this.placements.get(servedBy) ?? this.adopt(servedBy));
     let p: Placement;
     if (remote !== null) {
       // Its own id is the one it hands downstream; its parent is the caller's own span, unknown here.
@@ -145,6 +146,13 @@ export class TraceGraph {
     if (p === undefined) return undefined;
     this.placements.delete(req!);
     if (exchange !== undefined && this.clients.get(exchange) === p) this.clients.delete(exchange);
+    return p;
+  }
+
+  /** A placement for a server request that began a trace here, made when a call is first tied to it. */
+  private adopt(req: RequestStart): Placement {
+    const p = this.fresh(null, describe(req), req.requestStart);
+    this.remember(this.placements, req, p);
     return p;
   }
 

@@ -127,6 +127,37 @@ http {
   return { pid: child.pid!, port, dir, stop: stopper(child) };
 }
 
+/** nginx as a reverse proxy on loopback: every request passed to `upstreamPort` as it came (proxy_pass with no URI). */
+export async function startNginxProxy(port: number, upstreamPort: number): Promise<Peer> {
+  const dir = mkdtempSync(join(tmpdir(), 'sonde-nginx-proxy-'));
+  const tmp = join(dir, 'tmp');
+  mkdirSync(tmp);
+  chmodSync(tmp, 0o777);
+  const conf = join(dir, 'nginx.conf');
+  writeFileSync(
+    conf,
+    `daemon off;
+master_process on;
+worker_processes 1;
+pid ${dir}/nginx.pid;
+error_log stderr warn;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${tmp}/body;
+  proxy_temp_path ${tmp}/proxy;
+  server {
+    listen 127.0.0.1:${port};
+    location / { proxy_pass http://127.0.0.1:${upstreamPort}; }
+  }
+}
+`,
+  );
+  const child = spawnTied('nginx', ['-c', conf, '-e', 'stderr'], { stdio: 'ignore' });
+  await listening(child, port, '127.0.0.1', 'nginx proxy');
+  return { pid: child.pid!, port, dir, stop: stopper(child) };
+}
+
 export interface CurlResult {
   readonly url: string;
   readonly status: number;

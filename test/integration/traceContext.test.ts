@@ -11,9 +11,10 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runGrpcClient, startGrpcServer } from '../helpers/grpc.js';
 import { startNghttpd, curlHttp2 } from '../helpers/http2.js';
-import { curl, startNodeServer, startPython, startPythonRelay, type Peer } from '../helpers/peers.js';
+import { curl, startNginxProxy, startNodeServer, startPython, startPythonRelay, type Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { configFile, startSonde, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
+import { waitFor } from '../helpers/wait.js';
 
 let sonde: SondeProcess;
 let python: Peer;
@@ -21,6 +22,7 @@ let nghttpd: Peer;
 let grpcServer: Peer;
 let node: Peer;
 let relay: Peer;
+let proxy: Peer;
 
 beforeAll(async () => {
   [python, nghttpd, grpcServer, node] = await Promise.all([
@@ -30,14 +32,15 @@ beforeAll(async () => {
     startNodeServer(await freePort()),
   ]);
   relay = await startPythonRelay(await freePort());
-  const ports = [python, nghttpd, grpcServer, node, relay].map((p) => p.port).join(',');
+  proxy = await startNginxProxy(await freePort(), relay.port);
+  const ports = [python, nghttpd, grpcServer, node, relay, proxy].map((p) => p.port).join(',');
   sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "*/curl"\n`)]);
   await sonde.ready();
 }, 60_000);
 
 afterAll(async () => {
   await sonde?.stop();
-  await Promise.all([python, nghttpd, grpcServer, node, relay].map((p) => p?.stop()));
+  await Promise.all([python, nghttpd, grpcServer, node, relay, proxy].map((p) => p?.stop()));
 });
 
 /** A fresh traceparent: its trace id, parent id and header value. */
@@ -183,3 +186,36 @@ describe('a call made while serving a request (a thread per connection)', () => 
     }
   });
 });
+
+describe('a call made while serving a request (an event-loop reverse proxy)', () => {
+  it.each([1, 10, 50])('curl -> nginx -> Python relay -> Node with %i client(s) at once: nginx\'s upstream call is the child of the request it forwards', async (clients) => {
+    const runs = await Promise.all(
+      Array.from({ length: clients }, (_, i) => curl([`http://127.0.0.1:${proxy.port}/p${i}?to=http://127.0.0.1:${node.port}/q${i}`])),
+    );
+    expect(runs.flat().map((r) => r.status)).toEqual(Array(clients).fill(200));
+    const ports = new Set(runs.flat().map((r) => r.localPort));
+    const proxyIn = await sonde.waitForSpans((s) => serverSpansOn(proxy.port)(s) && ports.has(Number(s.attributes['client.port'])), clients);
+    await sonde.waitForSpans((s) => serverSpansOn(node.port)(s) && proxyIn.some((r) => r.traceId === s.traceId), clients);
+    const child = (parent: PrintedSpan, kind: string): PrintedSpan[] => sonde.spansWhere((s) => s.parentSpanId === parent.spanId && s.kind === kind);
+    const chainOf = (p: PrintedSpan): Array<PrintedSpan | undefined> => {
+      const [curlSpan] = sonde.spansWhere((s) => s.spanId === p.parentSpanId);
+      const [proxyOut] = child(p, 'CLIENT');
+      const [relayIn] = proxyOut ? child(proxyOut, 'SERVER') : [];
+      const [relayOut] = relayIn ? child(relayIn, 'CLIENT') : [];
+      const [nodeIn] = relayOut ? child(relayOut, 'SERVER') : [];
+      return [curlSpan, p, proxyOut, relayIn, relayOut, nodeIn];
+    };
+    // Every span of every chain printed (curl's own span may come after the others); then each is checked.
+    await waitFor(() => proxyIn.every((p) => chainOf(p).every((s) => s !== undefined)), 'every chain complete', 10_000).catch(() => undefined);
+    for (const p of proxyIn) {
+      const chain = chainOf(p);
+      const [, , , relayIn, , nodeIn] = chain;
+      expect(chain.map((s) => s?.kind)).toEqual(['CLIENT', 'SERVER', 'CLIENT', 'SERVER', 'CLIENT', 'SERVER']);
+      expect(new Set(chain.map((s) => s!.traceId)).size).toBe(1);
+      // Each hop carries the request it was asked for: /pN through to /qN.
+      expect(String(relayIn!.attributes['url.path'])).toBe(String(p.attributes['url.path']));
+      expect(String(nodeIn!.attributes['url.path'])).toBe(String(p.attributes['url.path']).replace('/p', '/q'));
+    }
+  });
+});
+
