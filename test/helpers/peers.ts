@@ -89,7 +89,16 @@ export async function startNodeServer(port: number, host = '127.0.0.1', env: Nod
   return { pid: child.pid!, port, dir: '', stop: stopper(child) };
 }
 
-/** nginx (master and one worker) serving a web root on IPv4 and IPv6 loopback. */
+/** test/peers/node-gateway.mjs: forwards every request, same method and target, to 127.0.0.1:upstreamPort. */
+export async function startNodeGateway(port: number, upstreamPort: number, env: NodeJS.ProcessEnv = {}): Promise<Peer> {
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-gateway.mjs'), String(port), String(upstreamPort)], {
+    env: { ...process.env, ...env },
+    stdio: 'ignore',
+  });
+  await listening(child, port, '127.0.0.1', 'node gateway');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
 /**
  * nginx serving webRoot() on IPv4 and IPv6 loopback; over TLS with `tls` (a certificate and its key).
  * With several `workers`, each has its own listening socket (reuseport): the kernel spreads connections.
