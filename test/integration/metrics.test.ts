@@ -78,6 +78,7 @@ describe('Prometheus scrapes Sonde', () => {
       throw new Error(`${e.message}; last answer ${JSON.stringify(got)}`);
     });
 
+    process.stdout.write(`PromQL: ${query}\n  -> ${JSON.stringify(got)}\n`);
     // Errors and their share, as a RED dashboard asks.
     const errors = await prometheus.query('sum(http_server_request_duration_seconds_count{service_name="shop-api",error_type!=""})');
     expect(errors[0]?.value).toBe(2);
