@@ -8,6 +8,7 @@
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { configSchema, type Config } from './schema.js';
+import { closest, knownKeys } from './suggest.js';
 
 export type Raw = { [key: string]: unknown };
 
@@ -221,10 +222,12 @@ export function loadConfig(env: NodeJS.ProcessEnv, flags: CliFlags): LoadedConfi
       for (let i = keyPath.length; source === undefined && i > 0; i--) {
         source = [...sources].find(([k]) => k.startsWith(keyPath.slice(0, i).join('.')))?.[1];
       }
+      const unknown = issue.code === 'unrecognized_keys' ? issue.keys[0] : undefined;
+      const suggestion = unknown === undefined ? undefined : closest(unknown, knownKeys(path));
       return {
         key: key || '(top level)',
         value: getPath(raw, keyPath),
-        message: issue.message,
+        message: suggestion ? `${issue.message}; did you mean "${suggestion}"?` : issue.message,
         source: source ?? 'default',
       };
     });

@@ -104,7 +104,9 @@ describe('configuration', () => {
   const SELECTOR_NEEDS = 'a selector needs at least one of open_ports, exe_path, cmd_args, target_pids, containers_only';
   const SAMPLERS = '"always_on"|"always_off"|"traceidratio"|"parentbased_always_on"|"parentbased_always_off"|"parentbased_traceidratio"';
   it.each<[string, string, Record<string, string>, string]>([
-    ['a misspelt selector key', 'discovery:\n  instrument:\n    - open_port: 80\n', {}, `config error: discovery.instrument.0.open_port: Unrecognized key: "open_port" (got 80, from file FILE)\nconfig error: discovery.instrument.0: ${SELECTOR_NEEDS} (got {"open_port":80}, from file FILE)`],
+    ['a misspelt selector key', 'discovery:\n  instrument:\n    - open_port: 80\n', {}, `config error: discovery.instrument.0.open_port: Unrecognized key: "open_port"; did you mean "open_ports"? (got 80, from file FILE)\nconfig error: discovery.instrument.0: ${SELECTOR_NEEDS} (got {"open_port":80}, from file FILE)`],
+    ['a misspelt section', 'otel_trace_export:\n  schedule_delay: 100\n', {}, 'config error: otel_trace_export: Unrecognized key: "otel_trace_export"; did you mean "otel_traces_export"? (got {"schedule_delay":100}, from file FILE)'],
+    ['a key like none', 'ebpf:\n  turbo: true\n', {}, 'config error: ebpf.turbo: Unrecognized key: "turbo" (got true, from file FILE)'],
     ['a port range high to low', 'discovery:\n  instrument:\n    - open_ports: "80-70"\n', {}, 'config error: discovery.instrument.0.open_ports: "80-70" is not within 1-65535, low to high (got "80-70", from file FILE)'],
     ['a selector that selects nothing', 'discovery:\n  instrument:\n    - name: shop\n', {}, `config error: discovery.instrument.0: ${SELECTOR_NEEDS} (got {"name":"shop"}, from file FILE)`],
     ['an unknown sampler on a selector', 'discovery:\n  instrument:\n    - exe_path: "*/node"\n      sampler:\n        name: sometimes\n', {}, `config error: discovery.instrument.0.sampler.name: Invalid option: expected one of ${SAMPLERS} (got "sometimes", from file FILE)`],
