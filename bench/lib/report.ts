@@ -279,12 +279,12 @@ function renderTargets(r: BenchResults, capacity: NonNullable<BenchResults['capa
   const zeroLoss10k = capacity.rows.find((c) => c.rate === 10000);
   out.push('| target | measured | met |');
   out.push('|---|---|---|');
-  out.push(`| Sonde CPU < 10 µs per request at 10k req/s | worst ${f1(worstCpu)} µs | ${worstCpu < 10 ? 'yes' : 'no'} |`);
-  out.push(`| Sonde RSS < 150 MB | worst ${f0(worstRss)} MiB (${f0(worstRss * 1.048576)} MB) | ${worstRss * 1.048576 < 150 ? 'yes' : 'no'} |`);
-  out.push(`| traced app keeps ≥ 97 % of its saturated throughput | worst ${pct(worstTput)} | ${worstTput >= 0.97 ? 'yes' : 'no'} |`);
+  out.push(`| Sonde CPU < 10 µs per request at 10k req/s | worst ${f1(worstCpu)} µs | ${worstCpu < 10 ? 'yes' : `no: ${f1(worstCpu - 10)} µs over (${pct(worstCpu / 10 - 1)})`} |`);
+  out.push(`| Sonde RSS < 150 MB | worst ${f0(worstRss)} MiB (${f0(worstRss * 1.048576)} MB) | ${worstRss * 1.048576 < 150 ? 'yes' : `no: ${f0(worstRss * 1.048576 - 150)} MB over`} |`);
+  out.push(`| traced app keeps ≥ 97 % of its saturated throughput | worst ${pct(worstTput)} | ${worstTput >= 0.97 ? 'yes' : `no: ${f1(100 * (0.97 - worstTput))} points short`} |`);
   const worstP99Row = at10k.find((o) => o.traced.p99 - o.baseline.p99 === worstP99);
   const noise = worstP99Row && r.repetitions > 1 ? ` (noise ±${f0(worstP99Row.baselineP99Spread / 2)} µs)` : '';
-  out.push(`| p99 rises < 50 µs at 10k req/s | worst ${signed(worstP99)} µs${noise} | ${worstP99 < 50 ? 'yes' : 'no'} |`);
+  out.push(`| p99 rises < 50 µs at 10k req/s | worst ${signed(worstP99)} µs${noise} | ${worstP99 < 50 ? 'yes' : `no: ${f0(worstP99 - 50)} µs over`} |`);
   out.push(`| zero loss at 10k req/s | ${zeroLoss10k ? `${f0(zeroLoss10k.lost)} lost, ${f0(zeroLoss10k.spans)} spans for ${f0(zeroLoss10k.requests)} requests` : 'not run'} | ${zeroLoss10k && zeroLoss10k.lost === 0 && zeroLoss10k.spans >= zeroLoss10k.requests ? 'yes' : 'no'} |`);
   out.push('');
 }
