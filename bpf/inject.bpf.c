@@ -328,7 +328,7 @@ int sonde_inject_msg(struct sk_msg_md *msg)
 	new_ids(ev->trace_id, ev->span_id);
 	ev->at = at;
 	ev->len = SONDE_TRACEPARENT_LEN;
-	ev->size = size;
+	ev->msg_size = size;
 	ev->pad = 0;
 
 	__builtin_memcpy(header, "traceparent: 00-", 16);

@@ -237,7 +237,7 @@ struct sonde_inject_event {
 	__u8 span_id[8];
 	__u32 at;      /* offset of the inserted bytes in the send */
 	__u32 len;     /* bytes inserted */
-	__u32 size;    /* bytes the process sent (the message before insertion) */
+	__u32 msg_size;/* bytes the process sent (the message before insertion) */
 	__u32 pad;
 };
 
