@@ -12,8 +12,8 @@
  *    runs when the SYN-ACK arrives, in softirq), so every client socket
  *    goes in; the process filter runs per send.
  *  - sonde_inject_msg (sk_msg on that sockhash): inside sendmsg, before
- *    the bytes reach TCP. An untraced process passes at once (one map
- *    lookup). For a traced one, a send that starts an HTTP/1 request and
+ *    the bytes reach TCP. A process not traced (or still pending
+ *    judgment) passes at once (one map lookup). For a traced one, a send that starts an HTTP/1 request and
  *    holds its whole header block, with no traceparent in it, gets
  *    "traceparent: 00-<trace>-<span>-01\r\n" after its request line, and a
  *    SONDE_EV_INJECT record goes to userspace, ahead of the send's data
@@ -292,7 +292,9 @@ int sonde_inject_msg(struct sk_msg_md *msg)
 	char *data, *end;
 	int line_end, verdict;
 
-	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
+	/* Traced, not merely pending judgment: a process that may turn out
+	 * not to be selected must not have its requests changed. */
+	if (proc_verdict_of(bpf_get_current_pid_tgid() >> 32) != SONDE_VERDICT_TRACE)
 		return SK_PASS;
 	/* The smallest head: "GET / HTTP/1.1\r\n\r\n". */
 	if (size < 18) {

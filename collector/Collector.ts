@@ -226,7 +226,7 @@ export class Collector {
       return;
     }
     this.injector = injector as Injector;
-    this.deps.log.info({ cgroup: '/sys/fs/cgroup' }, 'context propagation: writing traceparent into outgoing HTTP/1 requests of traced processes');
+    this.deps.log.info({ cgroup: this.injector.cgroup }, 'context propagation: writing traceparent into outgoing HTTP/1 requests of traced processes');
   }
 
   private every(ms: number, fn: () => void): void {

@@ -3,30 +3,51 @@
  * sonde-inject.bpf.o (bpf/inject.bpf.c), loaded only when enabled, next to
  * the capture object whose ring buffer, process filter and counters it
  * shares by fd, so its records reach userspace in order with the data
- * records. Its sock_ops program goes on the root cgroup v2 (a link: it
+ * records. Its sock_ops program goes on the root of the cgroup v2 hierarchy (a link: it
  * comes off when Sonde exits, however it exits); its sk_msg program on
  * its sockhash (taken down with the map when Sonde's fds close).
  */
-import { closeSync, constants, openSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { encodeConfig, type CaptureSettings } from './abi.js';
 import { BpfObject, type ProgramFailure } from './BpfObject.js';
 import { BPF_SK_MSG_VERDICT } from './libbpf.js';
 
 export const INJECT_OBJECT = 'sonde-inject.bpf.o';
-export const ROOT_CGROUP = '/sys/fs/cgroup';
+
+/**
+ * Where the cgroup v2 hierarchy is mounted (its root): /sys/fs/cgroup on
+ * unified hosts, /sys/fs/cgroup/unified on hybrid ones (systemd's v1 + v2).
+ * The first cgroup2 mount of /proc/self/mounts; null when there is none.
+ */
+export function cgroup2Root(mounts = readMounts()): string | null {
+  for (const line of mounts.split('\n')) {
+    const [, dir, type] = line.split(' ');
+    if (type === 'cgroup2' && dir) return dir.replace(/\\040/g, ' ');
+  }
+  return null;
+}
+
+function readMounts(): string {
+  try {
+    return readFileSync('/proc/self/mounts', 'utf8');
+  } catch {
+    return '';
+  }
+}
 
 export interface InjectorOptions {
   readonly bpfDir: string;
   readonly settings: CaptureSettings;
   /** The capture object's maps, by name (KernelCapture.sharedMaps). */
   readonly shared: ReadonlyMap<string, number>;
-  /** cgroup v2 whose sockets (and its descendants') are injected into: the root. */
-  readonly cgroup?: string;
 }
 
 export class Injector {
   private constructor(private readonly obj: BpfObject) {}
+
+  /** The cgroup v2 the sock_ops program went on, once attached. */
+  cgroup: string | null = null;
 
   /** Open, share the capture object's maps, load. */
   static load(opts: InjectorOptions): Injector | ProgramFailure {
@@ -52,7 +73,8 @@ export class Injector {
   }
 
   /** sk_msg on the sockhash first, then sock_ops on the cgroup that fills it. */
-  attach(cgroup = ROOT_CGROUP): ProgramFailure | null {
+  attach(cgroup = cgroup2Root()): ProgramFailure | null {
+    if (cgroup === null) return { program: 'sonde_inject_sockops', error: new Error('no cgroup v2 hierarchy is mounted (sock_ops attaches to one)') };
     const msg = this.obj.attachToMap('sonde_inject_msg', 'inject_socks', BPF_SK_MSG_VERDICT);
     if (msg) return { program: 'sonde_inject_msg', error: msg };
     let fd: number;
@@ -63,7 +85,9 @@ export class Injector {
     }
     try {
       const err = this.obj.attachCgroup('sonde_inject_sockops', fd);
-      return err ? { program: 'sonde_inject_sockops', error: err } : null;
+      if (err) return { program: 'sonde_inject_sockops', error: err };
+      this.cgroup = cgroup;
+      return null;
     } finally {
       closeSync(fd); // the link holds the cgroup
     }
