@@ -202,6 +202,12 @@ export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
   /** Connections with known addresses, by "local|remote": how one end finds the other. */
   private readonly byTuple = new Map<string, bigint>();
+  /**
+   * Injections on connections whose open record has not come yet (the
+   * kernel announces a socket with its first data record, which follows
+   * the injection), by tupleKey. Bounded: the oldest go first, counted.
+   */
+  private readonly injectsAhead = new Map<string, PendingInject>();
   private readonly ties: ThreadTies;
   private readonly proxies = new ProxyTies();
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
@@ -265,18 +271,28 @@ export class ConnectionTracker {
     const { local, remote } = decodeEndpoints(ev.tuple);
     const sock = this.byTuple.get(tupleKey(local, remote));
     const conn = sock === undefined ? undefined : this.conns.get(sock);
-    if (conn === undefined || conn.tls) {
+    if (conn?.tls) {
       this.counts.injectUnmatched++;
       return;
     }
-    if (conn.inject !== null) this.counts.injectUnmatched++;
+    if (conn?.inject) this.counts.injectUnmatched++;
     const header = `traceparent: 00-${Buffer.from(ev.traceId).toString('hex')}-${Buffer.from(ev.spanId).toString('hex')}-01\r\n`;
     const bytes = Buffer.from(header, 'latin1');
     if (bytes.length !== ev.length) {
       this.counts.injectUnmatched++;
       return;
     }
-    conn.inject = { tid: ev.tid, at: ev.at, bytes };
+    const pending = { tid: ev.tid, at: ev.at, bytes };
+    if (conn !== undefined) {
+      conn.inject = pending;
+      return;
+    }
+    const key = tupleKey(local, remote);
+    if (this.injectsAhead.size >= MAX_INJECTS_AHEAD && !this.injectsAhead.has(key)) {
+      this.injectsAhead.delete(this.injectsAhead.keys().next().value!);
+      this.counts.injectUnmatched++;
+    }
+    this.injectsAhead.set(key, pending);
   }
 
   /**
@@ -518,7 +534,14 @@ export class ConnectionTracker {
       mirrorTuple: known ? tupleKey(endpoints.remote, endpoints.local) : undefined,
     };
     this.conns.set(sock, conn);
-    if (conn.tuple !== undefined) this.byTuple.set(conn.tuple, sock);
+    if (conn.tuple !== undefined) {
+      this.byTuple.set(conn.tuple, sock);
+      const ahead = this.injectsAhead.get(conn.tuple);
+      if (ahead !== undefined) {
+        this.injectsAhead.delete(conn.tuple);
+        conn.inject = ahead;
+      }
+    }
     this.counts.opened++;
     return conn;
   }
@@ -648,6 +671,8 @@ export class ConnectionTracker {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Injections kept for connections not announced yet. */
+const MAX_INJECTS_AHEAD = 1024;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);
