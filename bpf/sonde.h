@@ -28,6 +28,7 @@ enum sonde_event_type {
 	SONDE_EV_PROC_PORT = 6,  /* a process listened or connected on a selected port */
 	SONDE_EV_TLS_BIND = 7,   /* a TLS session was tied to the socket under it */
 	SONDE_EV_PROC_LIBS = 8,  /* a traced process loaded or unloaded a library (ld.so) */
+	SONDE_EV_INJECT = 9,     /* a traceparent was written into a request being sent (inject.bpf.c) */
 };
 
 /* Direction of a data record, from the traced process's point of view. */
@@ -73,7 +74,13 @@ enum sonde_counter {
 	SONDE_CNT_CAPTURED_BYTES = 5,/* payload bytes copied */
 	SONDE_CNT_IGNORED_CONN = 6, /* data records skipped: connection ignored by userspace */
 	SONDE_CNT_TLS_CIPHERTEXT = 7,/* socket records not sent: TLS ciphertext, its plaintext comes from uprobes */
-	SONDE_CNT_MAX = 8,
+	/* Context propagation (inject.bpf.c, loaded only when enabled): */
+	SONDE_CNT_INJECTED = 8,     /* requests given a traceparent */
+	SONDE_CNT_INJECT_PRESENT = 9,/* traced requests that already carried one: left alone */
+	SONDE_CNT_INJECT_SKIPPED = 10,/* traced sends not injected: not an HTTP/1 request head whole in one send */
+	SONDE_CNT_INJECT_FAILED = 11,/* injection attempted and undone (pull/push refused, ring buffer full) */
+	SONDE_CNT_INJECT_UNTRACKED = 12,/* client sockets not added to the sockhash (full, or refused) */
+	SONDE_CNT_MAX = 13,
 };
 
 struct sonde_counters {
@@ -209,5 +216,29 @@ struct sonde_conn_info {
 	__u32 skip_seq[2];
 };
 
+/* Length of the header inject.bpf.c writes:
+ * "traceparent: 00-<32 hex>-<16 hex>-01\r\n". */
+#define SONDE_TRACEPARENT_LEN 70
+
+/*
+ * SONDE_EV_INJECT: the process hdr.pid sent a request into which the
+ * kernel wrote SONDE_TRACEPARENT_LEN bytes (`len`) of
+ * "traceparent: 00-<trace_id>-<span_id>-01\r\n" at byte `at` of the send
+ * (right after the request line). Written inside the send, so it comes
+ * before that send's data records; those carry the bytes the process
+ * wrote, without the header, while the TCP stream (and its sequence
+ * numbers) holds them. `tuple` names the connection (as the socket's
+ * SONDE_EV_CONN_OPEN did).
+ */
+struct sonde_inject_event {
+	struct sonde_event_header hdr;
+	struct sonde_tuple tuple;
+	__u8 trace_id[16];
+	__u8 span_id[8];
+	__u32 at;      /* offset of the inserted bytes in the send */
+	__u32 len;     /* bytes inserted */
+	__u32 msg_size;/* bytes the process sent (the message before insertion) */
+	__u32 pad;
+};
 
 #endif /* __SONDE_H */

@@ -9,6 +9,7 @@ import { ProcessRegistry } from './discovery/ProcessRegistry.js';
 import { Counter, Verdict } from './ebpf/abi.js';
 import type { ProgramFailure } from './ebpf/BpfObject.js';
 import type { ModeChoice } from './ebpf/captureMode.js';
+import { Injector } from './ebpf/Injector.js';
 import { KernelCapture } from './ebpf/KernelCapture.js';
 import { KernelClock } from './ebpf/KernelClock.js';
 import type { MetricsOutput } from './export/MetricsOutput.js';
@@ -52,6 +53,7 @@ export function toSelector(s: Config['discovery']['instrument'][number]): Select
 
 export class Collector {
   private capture: KernelCapture | null = null;
+  private injector: Injector | null = null;
   private tls: TlsProbes | null = null;
   private readonly registry: ProcessRegistry;
   private readonly clock = new KernelClock();
@@ -181,6 +183,7 @@ export class Collector {
       recorder ? (raw) => recorder.raw(raw) : undefined,
     );
     if (failure) return failure;
+    if (config.ebpf.context_propagation === 'headers') this.startInjection(loaded);
     this.lastCounters = loaded.counters();
     this.every(HOUSEKEEPING_MS, () => this.housekeeping());
     if (config.discovery.min_process_age > 0) {
@@ -194,6 +197,36 @@ export class Collector {
       this.pipeline.applyVerdicts(this.registry.takeChanges());
     });
     return null;
+  }
+
+  /**
+   * ebpf.context_propagation: headers. Loaded after capture is attached, so
+   * its records land in a ring that is already drained; a failure is
+   * logged with its reason and capture goes on without injection.
+   */
+  private startInjection(capture: KernelCapture): void {
+    const { config, bpfDir } = this.deps;
+    const injector = Injector.load({
+      bpfDir,
+      shared: capture.sharedMaps(),
+      settings: {
+        captureSize: config.ebpf.capture_size,
+        selfPid: process.pid,
+        wakeupBytes: Math.min(config.ebpf.wakeup_bytes, config.ebpf.ring_buffer_size / 2),
+        defaultVerdict: this.registry.traceAll ? Verdict.Trace : Verdict.Ignore,
+      },
+    });
+    const failure = injector instanceof Injector ? injector.attach() : injector;
+    if (failure) {
+      if (injector instanceof Injector) injector.close();
+      this.deps.log.error(
+        { program: failure.program, err: failure.error.message, ...(failure.verifierLog ? { verifierLog: failure.verifierLog.slice(-2000) } : {}) },
+        `context propagation disabled: ${failure.program} could not be loaded or attached (${failure.error.message}); capturing without injecting traceparent`,
+      );
+      return;
+    }
+    this.injector = injector as Injector;
+    this.deps.log.info({ cgroup: this.injector.cgroup }, 'context propagation: writing traceparent into outgoing HTTP/1 requests of traced processes');
   }
 
   private every(ms: number, fn: () => void): void {
@@ -238,6 +271,9 @@ export class Collector {
   async stop(): Promise<void> {
     for (const t of this.timers) clearInterval(t);
     this.timers.length = 0;
+    await this.injector?.detach();
+    this.injector?.close();
+    this.injector = null;
     await this.capture?.detach();
     const counters = this.capture?.counters() ?? [];
     this.capture?.close();
@@ -260,6 +296,17 @@ export class Collector {
           lostDataRecords: counters[Counter.DropData] ?? 0,
           lostControlRecords: counters[Counter.DropControl] ?? 0,
           untrackedCalls: counters[Counter.DropInflight] ?? 0,
+          ...(this.deps.config.ebpf.context_propagation === 'headers'
+            ? {
+                injection: {
+                  injected: counters[Counter.Injected] ?? 0,
+                  alreadyPresent: counters[Counter.InjectPresent] ?? 0,
+                  skipped: counters[Counter.InjectSkipped] ?? 0,
+                  failed: counters[Counter.InjectFailed] ?? 0,
+                  untrackedSockets: counters[Counter.InjectUntracked] ?? 0,
+                },
+              }
+            : {}),
         },
         connections: { ...this.pipeline.trackerStats, open: this.pipeline.connections },
         parseErrors: Object.fromEntries(stats.parseErrors),

@@ -92,6 +92,7 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   SONDE_CAPTURE_SIZE: { path: ['ebpf', 'capture_size'], parse: asNumber },
   SONDE_RING_BUFFER_SIZE: { path: ['ebpf', 'ring_buffer_size'], parse: asNumber },
   SONDE_DRAIN_INTERVAL: { path: ['ebpf', 'drain_interval'], parse: asMillis },
+  OTEL_EBPF_BPF_CONTEXT_PROPAGATION: { path: ['ebpf', 'context_propagation'], parse: (s) => s.trim().toLowerCase() },
 };
 
 /** The single-selector shortcuts; together they form one selector (all must match). */

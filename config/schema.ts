@@ -198,6 +198,10 @@ export const configSchema = z
         wakeup_bytes: z.number().int().positive().default(256 << 10).describe('wake userspace when this many bytes wait, else on the drain timer'),
         drain_interval: milliseconds.min(1).max(1000).default(20).describe('drain the ring buffer at least this often (ms)'),
         tls: z.boolean().default(true).describe('capture HTTPS plaintext with uprobes on OpenSSL and GnuTLS'),
+        context_propagation: z
+          .enum(['disabled', 'headers'])
+          .default('disabled')
+          .describe('headers: write a W3C traceparent into the plaintext HTTP/1 requests traced processes send without one (sock_ops + sk_msg; needs CAP_NET_ADMIN)'),
       })
       .strict()
       .prefault({}),

@@ -82,7 +82,7 @@ export interface RunOptions {
 
 export async function run(config: Config, log: Logger, opts: RunOptions = {}): Promise<number> {
   setLibbpfPrint((level, line) => log.debug({ libbpf: level }, line));
-  const caps = ownCapabilities();
+  const caps = ownCapabilities({ contextPropagation: config.ebpf.context_propagation === 'headers' });
   if (caps.missing.length > 0) {
     log.error(
       { missing: caps.missing, why: Object.fromEntries(caps.missing.map((c) => [c, caps.reasons[c]])) },

@@ -9,7 +9,7 @@
  * oldest evicted first; idle ones dropped after `idleTimeoutNs`; every
  * eviction counted.
  */
-import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type RoleValue, type TlsBindEvent } from '../ebpf/abi.js';
+import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type InjectEvent, type RoleValue, type TlsBindEvent } from '../ebpf/abi.js';
 import { detectProtocol } from '../../protocols/detect.js';
 import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
@@ -135,6 +135,22 @@ export interface TrackerStats {
   ciphertextRecords: number;
   /** TLS plaintext records dropped because their socket never became known. */
   untiedTlsRecords: number;
+  /** Requests the kernel wrote a traceparent into, matched to their data records. */
+  injected: number;
+  /** Injections no data record matched (connection unknown, record lost): that stream may show a gap. */
+  injectUnmatched: number;
+}
+
+/**
+ * A traceparent the kernel wrote into a send on this connection, waiting
+ * for that send's data records (which carry the process's bytes only).
+ */
+interface PendingInject {
+  readonly tid: number;
+  /** Where in the send's bytes the header went, counted from the record now expected. */
+  at: number;
+  /** The header's bytes, as the kernel wrote them. */
+  readonly bytes: Uint8Array;
 }
 
 type Protocol = 'detecting' | 'http1' | 'http2' | 'ignored';
@@ -162,6 +178,8 @@ interface Connection {
   flowBase: [number | null, number | null];
   /** The thread of the last record, by kernel direction. */
   tids: [number, number];
+  /** A traceparent the kernel wrote into the send whose records come next. */
+  inject: PendingInject | null;
   /** tupleKey of this end, and of the other (its mirror); undefined when the addresses are not known. */
   readonly tuple: string | undefined;
   readonly mirrorTuple: string | undefined;
@@ -184,6 +202,12 @@ export class ConnectionTracker {
   private readonly conns = new Map<bigint, Connection>();
   /** Connections with known addresses, by "local|remote": how one end finds the other. */
   private readonly byTuple = new Map<string, bigint>();
+  /**
+   * Injections on connections whose open record has not come yet (the
+   * kernel announces a socket with its first data record, which follows
+   * the injection), by tupleKey. Bounded: the oldest go first, counted.
+   */
+  private readonly injectsAhead = new Map<string, PendingInject>();
   private readonly ties: ThreadTies;
   private readonly proxies = new ProxyTies();
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
@@ -199,6 +223,8 @@ export class ConnectionTracker {
     tlsConnections: 0,
     ciphertextRecords: 0,
     untiedTlsRecords: 0,
+    injected: 0,
+    injectUnmatched: 0,
   };
 
   constructor(private readonly limits: TrackerLimits = DEFAULT_TRACKER_LIMITS) {
@@ -233,7 +259,81 @@ export class ConnectionTracker {
       this.counts.ciphertextRecords++;
       return;
     }
-    this.use(conn, ev);
+    this.use(conn, conn.inject !== null && ev.direction === Direction.Egress ? this.withInjected(conn, ev) : ev);
+  }
+
+  /**
+   * The kernel wrote a traceparent into a send on this connection (sk_msg,
+   * inside the same sendmsg, so before its data records). The connection
+   * is found by its addresses, as its open record named them.
+   */
+  onInject(ev: InjectEvent): void {
+    const { local, remote } = decodeEndpoints(ev.tuple);
+    const sock = this.byTuple.get(tupleKey(local, remote));
+    const conn = sock === undefined ? undefined : this.conns.get(sock);
+    if (conn?.tls) {
+      this.counts.injectUnmatched++;
+      return;
+    }
+    if (conn?.inject) this.counts.injectUnmatched++;
+    const header = `traceparent: 00-${Buffer.from(ev.traceId).toString('hex')}-${Buffer.from(ev.spanId).toString('hex')}-01\r\n`;
+    const bytes = Buffer.from(header, 'latin1');
+    if (bytes.length !== ev.length) {
+      this.counts.injectUnmatched++;
+      return;
+    }
+    const pending = { tid: ev.tid, at: ev.at, bytes };
+    if (conn !== undefined) {
+      conn.inject = pending;
+      return;
+    }
+    const key = tupleKey(local, remote);
+    if (this.injectsAhead.size >= MAX_INJECTS_AHEAD && !this.injectsAhead.has(key)) {
+      this.injectsAhead.delete(this.injectsAhead.keys().next().value!);
+      this.counts.injectUnmatched++;
+    }
+    this.injectsAhead.set(key, pending);
+  }
+
+  /**
+   * A record of the send the kernel injected into, as the TCP stream holds
+   * it: the header spliced in where the kernel put it, so the parser sees
+   * the request the server got (its traceparent names the CLIENT span),
+   * and the stream positions stay true. The kernel reports each record's
+   * position from the stream's end after the call, so records of that
+   * call before the header come `length` bytes late: moved back here, so
+   * no false gap shows. A record that does not fit (another thread's, or
+   * not where the last one ended) drops the injection, counted.
+   */
+  private withInjected(conn: Connection, ev: DataEvent): DataEvent {
+    const inj = conn.inject!;
+    const n = inj.bytes.length;
+    const seq = (ev.seq - n) >>> 0;
+    const next = conn.next[Direction.Egress]!;
+    if (ev.tid !== inj.tid || (next >= 0 && seq !== next) || ev.flags & DataFlags.Eof) {
+      conn.inject = null;
+      this.counts.injectUnmatched++;
+      return ev;
+    }
+    if (inj.at > ev.length) {
+      // The header goes into a later record of this send.
+      inj.at -= ev.length;
+      return { ...ev, seq };
+    }
+    conn.inject = null;
+    const at = inj.at - ev.offset;
+    if (ev.offset > inj.at || (at > 0 && at <= ev.data.length && ev.data[at - 1] !== 0x0a)) {
+      this.counts.injectUnmatched++;
+      return { ...ev, seq, length: ev.length + n };
+    }
+    this.counts.injected++;
+    // Bytes not copied stay not copied: the header goes in only where the copy reaches.
+    if (at > ev.data.length) return { ...ev, seq, length: ev.length + n };
+    const data = new Uint8Array(ev.data.length + n);
+    data.set(ev.data.subarray(0, at));
+    data.set(inj.bytes, at);
+    data.set(ev.data.subarray(at), at + n);
+    return { ...ev, seq, length: ev.length + n, data };
   }
 
   /** Plaintext of a TLS session: on its socket, once that is known. */
@@ -429,11 +529,19 @@ export class ConnectionTracker {
       tls: false,
       flowBase: [null, null],
       tids: [0, 0],
+      inject: null,
       tuple: known ? tupleKey(endpoints.local, endpoints.remote) : undefined,
       mirrorTuple: known ? tupleKey(endpoints.remote, endpoints.local) : undefined,
     };
     this.conns.set(sock, conn);
-    if (conn.tuple !== undefined) this.byTuple.set(conn.tuple, sock);
+    if (conn.tuple !== undefined) {
+      this.byTuple.set(conn.tuple, sock);
+      const ahead = this.injectsAhead.get(conn.tuple);
+      if (ahead !== undefined) {
+        this.injectsAhead.delete(conn.tuple);
+        conn.inject = ahead;
+      }
+    }
     this.counts.opened++;
     return conn;
   }
@@ -563,6 +671,8 @@ export class ConnectionTracker {
 }
 
 const EMPTY = new Uint8Array(0);
+/** Injections kept for connections not announced yet. */
+const MAX_INJECTS_AHEAD = 1024;
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
   const out = new Uint8Array(a.length + b.length);

@@ -5,6 +5,13 @@
  */
 import { errnoError, lastErrno, libbpf, linkDestroyAsync, type Ptr, UPROBE_OPTS_SIZE, view } from './libbpf.js';
 
+/** A program attached to a map (sk_msg on a sockhash): detached with bpf_prog_detach2. */
+interface MapAttachment {
+  readonly progFd: number;
+  readonly mapFd: number;
+  readonly type: number;
+}
+
 export interface ProgramFailure {
   readonly program: string;
   readonly error: Error;
@@ -23,6 +30,7 @@ export class BpfObject {
   private readonly programsByName = new Map<string, Ptr>();
   private readonly logs = new Map<string, Buffer>();
   private links: Ptr[] = [];
+  private mapAttachments: MapAttachment[] = [];
   private closed = false;
 
   private constructor(
@@ -150,16 +158,73 @@ export class BpfObject {
     return fd < 0 ? errnoError(`fd of map ${map}`, fd) : fd;
   }
 
+  /** Maps by name (not .rodata/.bss/.data), with their fds: what another object may share. */
+  mapFds(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (let m = libbpf.objectNextMap(this.obj, null); m !== null; m = libbpf.objectNextMap(this.obj, m)) {
+      const name = libbpf.mapName(m);
+      if (name.includes('.')) continue;
+      const fd = libbpf.mapFd(m);
+      if (fd >= 0) out.set(name, fd);
+    }
+    return out;
+  }
+
+  /**
+   * Before load: use these maps (another object's, by name) instead of
+   * creating this object's own. Names this object lacks are left out.
+   */
+  reuseMaps(fds: ReadonlyMap<string, number>): Error | null {
+    for (let m = libbpf.objectNextMap(this.obj, null); m !== null; m = libbpf.objectNextMap(this.obj, m)) {
+      const fd = fds.get(libbpf.mapName(m));
+      if (fd === undefined) continue;
+      const rc = libbpf.mapReuseFd(m, fd);
+      if (rc < 0) return errnoError(`reuse map ${libbpf.mapName(m)}`, rc);
+    }
+    return null;
+  }
+
+  /** Attach a cgroup program (sock_ops, ...) to the cgroup open at `cgroupFd`, as a link. */
+  attachCgroup(program: string, cgroupFd: number): Error | null {
+    const p = this.programsByName.get(program);
+    if (p === undefined) return new Error(`no program ${program} in ${this.path}`);
+    const link = libbpf.programAttachCgroup(p, cgroupFd);
+    if (link === null) return errnoError(`attach ${program} to the cgroup`, lastErrno());
+    this.links.push(link);
+    return null;
+  }
+
+  /** Attach a program to one of this object's maps (sk_msg on a sockhash: BPF_SK_MSG_VERDICT). */
+  attachToMap(program: string, map: string, type: number): Error | null {
+    const p = this.programsByName.get(program);
+    if (p === undefined) return new Error(`no program ${program} in ${this.path}`);
+    const mapFd = this.mapFd(map);
+    if (mapFd instanceof Error) return mapFd;
+    const progFd = libbpf.programFd(p);
+    if (progFd < 0) return errnoError(`fd of ${program}`, progFd);
+    const rc = libbpf.progAttach(progFd, mapFd, type, 0);
+    if (rc < 0) return errnoError(`attach ${program} to map ${map}`, rc);
+    this.mapAttachments.push({ progFd, mapFd, type });
+    return null;
+  }
+
   /** Detach every probe, in parallel. The object (and its maps) stay until close(). */
   async detach(): Promise<void> {
     const links = this.links;
     this.links = [];
+    this.detachFromMaps();
     await Promise.all(links.map(linkDestroyAsync));
+  }
+
+  private detachFromMaps(): void {
+    for (const a of this.mapAttachments) libbpf.progDetach2(a.progFd, a.mapFd, a.type);
+    this.mapAttachments = [];
   }
 
   /** Detach (synchronously, if still attached) and free the object. */
   close(): void {
     if (this.closed) return;
+    this.detachFromMaps();
     for (const link of this.links) libbpf.linkDestroy(link);
     this.links = [];
     libbpf.objectClose(this.obj);

@@ -222,6 +222,11 @@ export class KernelCapture {
     }
   }
 
+  /** The object's maps by name, for another object to share (the injector: ring, filter, counters). */
+  sharedMaps(): Map<string, number> {
+    return this.obj.mapFds();
+  }
+
   /** Attaches uprobes to one library file at a time (collector/tls/TlsProbes.ts). */
   get uprobes(): UprobeHost {
     return this.obj;

@@ -19,6 +19,7 @@ export const EventType = {
   ProcPort: 6,
   TlsBind: 7,
   ProcLibs: 8,
+  Inject: 9,
 } as const;
 
 export const Direction = { Egress: 0, Ingress: 1 } as const;
@@ -40,8 +41,16 @@ export const Counter = {
   CapturedBytes: 5,
   IgnoredConn: 6,
   TlsCiphertext: 7,
+  Injected: 8,
+  InjectPresent: 9,
+  InjectSkipped: 10,
+  InjectFailed: 11,
+  InjectUntracked: 12,
 } as const;
-export const COUNTER_SLOTS = 8;
+export const COUNTER_SLOTS = 13;
+
+/** Bytes of the header inject.bpf.c writes (SONDE_TRACEPARENT_LEN). */
+export const SONDE_TRACEPARENT_LEN = 70;
 
 /** TCP states (include/net/tcp_states.h) that state records carry. */
 export const TcpState = { Established: 1, FinWait1: 4, Close: 7, CloseWait: 8 } as const;
@@ -61,7 +70,8 @@ export const Layout = {
   exec: { size: 16696, filename_len: 48, env_len: 52, filename: 56, env: 312 },
   config: { size: 16, capture_size: 0, self_pid: 4, wakeup_bytes: 8, default_verdict: 12 },
   connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, tls: 5, tls_ignored: 6, whole: 7, skip_seq: 8 },
-  counters: { size: 64, n: 0 },
+  counters: { size: 104, n: 0 },
+  inject: { size: 104, tuple: 24, trace_id: 64, span_id: 80, at: 88, len: 92, msg_size: 96 },
 } as const;
 
 /** Kernel monotonic ns as a number: exact for 104 days of uptime, then to within a few ns. */
@@ -134,7 +144,26 @@ export interface ExecFacts extends OtelEnv {
   readonly filename: string;
 }
 
-export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent | TlsBindEvent;
+/**
+ * The kernel wrote `length` bytes of "traceparent: 00-<traceId>-<spanId>-01\r\n"
+ * at byte `at` of a request process `pid` (thread `tid`) was sending on
+ * the connection `tuple` names; that send's data records follow, without it.
+ */
+export interface InjectEvent {
+  readonly type: typeof EventType.Inject;
+  readonly ts: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly tuple: Uint8Array;
+  readonly traceId: Uint8Array;
+  readonly spanId: Uint8Array;
+  readonly at: number;
+  readonly length: number;
+  /** Bytes of the send as the process wrote it. */
+  readonly size: number;
+}
+
+export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent | TlsBindEvent | InjectEvent;
 
 /** Why a record could not be decoded: the ring holds it, but not as we know it. */
 export interface DecodeError {
@@ -248,6 +277,22 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
       const L = Layout.tlsBind;
       if (len < L.size) return { type: 'invalid', reason: `TLS bind record of ${len} bytes` };
       return { type: EventType.TlsBind, ts, pid, sock: view.getBigUint64(off + L.sock, true), tls: view.getBigUint64(off + L.tls, true) };
+    }
+    case EventType.Inject: {
+      const L = Layout.inject;
+      if (len < L.size) return { type: 'invalid', reason: `inject record of ${len} bytes` };
+      return {
+        type: EventType.Inject,
+        ts,
+        pid,
+        tid: view.getUint32(off + Layout.header.tid, true),
+        tuple: bytes.slice(off + L.tuple, off + L.tuple + Layout.tuple.size),
+        traceId: bytes.slice(off + L.trace_id, off + L.trace_id + 16),
+        spanId: bytes.slice(off + L.span_id, off + L.span_id + 8),
+        at: view.getUint32(off + L.at, true),
+        length: view.getUint32(off + L.len, true),
+        size: view.getUint32(off + L.msg_size, true),
+      };
     }
     case EventType.ProcExit:
     case EventType.ProcPort:

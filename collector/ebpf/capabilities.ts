@@ -31,7 +31,7 @@ export const CAP_REASONS: Record<CapName, string> = {
   CAP_SYS_PTRACE: "read other users' /proc/PID/exe, cmdline and environ (service names)",
   CAP_DAC_READ_SEARCH: 'read /proc/PID/fd of other users (which process owns a port)',
   CAP_SYS_RESOURCE: 'raise RLIMIT_MEMLOCK; needed only before 5.11 (memcg accounting since)',
-  CAP_NET_ADMIN: 'not needed yet (later: sock_ops / sk_msg context propagation)',
+  CAP_NET_ADMIN: 'ebpf.context_propagation: headers only: attach sock_ops to the cgroup and sk_msg to a sockhash',
 };
 
 /** Parse the hex CapEff mask of a /proc/PID/status text. */
@@ -40,7 +40,12 @@ export function effectiveCaps(status: string): bigint {
   return m ? BigInt(`0x${m[1]}`) : 0n;
 }
 
-export function capabilityReport(mask: bigint): CapabilityReport {
+export interface CapabilityNeeds {
+  /** ebpf.context_propagation is headers: sock_ops and sk_msg need CAP_NET_ADMIN too. */
+  readonly contextPropagation?: boolean;
+}
+
+export function capabilityReport(mask: bigint, needs: CapabilityNeeds = {}): CapabilityReport {
   const has = (c: CapName): boolean => (mask & (1n << BigInt(Cap[c]))) !== 0n;
   const held = (Object.keys(Cap) as CapName[]).filter(has);
   const missing: CapName[] = [];
@@ -50,9 +55,10 @@ export function capabilityReport(mask: bigint): CapabilityReport {
   }
   if (!has('CAP_SYS_PTRACE')) missing.push('CAP_SYS_PTRACE');
   if (!has('CAP_DAC_READ_SEARCH')) missing.push('CAP_DAC_READ_SEARCH');
+  if (needs.contextPropagation && !has('CAP_NET_ADMIN') && !has('CAP_SYS_ADMIN')) missing.push('CAP_NET_ADMIN');
   return { held, missing, reasons: CAP_REASONS };
 }
 
-export function ownCapabilities(): CapabilityReport {
-  return capabilityReport(effectiveCaps(readFileSync('/proc/self/status', 'utf8')));
+export function ownCapabilities(needs: CapabilityNeeds = {}): CapabilityReport {
+  return capabilityReport(effectiveCaps(readFileSync('/proc/self/status', 'utf8')), needs);
 }

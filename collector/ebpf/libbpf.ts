@@ -63,6 +63,11 @@ export const libbpf = {
   ),
   linkDestroy: bind<[Ptr], number>(lib, 'int bpf_link__destroy(bpf_link *link)'),
   mapFd: bind<[Ptr], number>(lib, 'int bpf_map__fd(bpf_map *map)'),
+  mapReuseFd: bind<[Ptr, number], number>(lib, 'int bpf_map__reuse_fd(bpf_map *map, int fd)'),
+  programFd: bind<[Ptr], number>(lib, 'int bpf_program__fd(bpf_program *prog)'),
+  programAttachCgroup: bind<[Ptr, number], Ptr | null>(lib, 'bpf_link *bpf_program__attach_cgroup(bpf_program *prog, int cgroup_fd)'),
+  progAttach: bind<[number, number, number, number], number>(lib, 'int bpf_prog_attach(int prog_fd, int attachable_fd, int type, unsigned int flags)'),
+  progDetach2: bind<[number, number, number], number>(lib, 'int bpf_prog_detach2(int prog_fd, int attachable_fd, int type)'),
   mapSetMaxEntries: bind<[Ptr, number], number>(lib, 'int bpf_map__set_max_entries(bpf_map *map, uint32_t n)'),
   mapSetInitialValue: bind<[Ptr, Uint8Array, number], number>(lib, 'int bpf_map__set_initial_value(bpf_map *map, const uint8_t *data, size_t size)'),
   mapUpdateElem: bind<[number, Uint8Array, Uint8Array, number], number>(lib, 'int bpf_map_update_elem(int fd, const uint8_t *key, const uint8_t *value, uint64_t flags)'),
@@ -102,6 +107,9 @@ export const MAP_FAILED = (1n << 64n) - 1n;
 export const PROT_READ = 1;
 export const PROT_WRITE = 2;
 export const MAP_SHARED = 1;
+
+/** enum bpf_attach_type: an sk_msg program on a sockmap or sockhash. */
+export const BPF_SK_MSG_VERDICT = 7;
 
 /** BTF kinds used with btfFindByNameKind. */
 export const BTF_KIND_FUNC = 12;

@@ -125,6 +125,9 @@ export class Pipeline {
         case EventType.ConnState:
           this.tracker.onState(ev);
           break;
+        case EventType.Inject:
+          if (registry.isTraced(ev.pid)) this.tracker.onInject(ev);
+          break;
         case EventType.TlsBind:
           if (registry.isTraced(ev.pid)) this.tracker.onTlsBind(ev);
           break;

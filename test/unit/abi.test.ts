@@ -31,7 +31,7 @@ typedef int __s32; typedef unsigned long long __u64;
 #include "sonde.h"
 struct all { struct sonde_data_event d; struct sonde_conn_event c; struct sonde_state_event s;
   struct sonde_proc_event p; struct sonde_exec_event e; struct sonde_config g; struct sonde_conn_info i;
-  struct sonde_counters k; struct sonde_tls_bind_event b; } all;\n`,
+  struct sonde_counters k; struct sonde_tls_bind_event b; struct sonde_inject_event j; } all;\n`,
   );
   const obj = join(dir, 'abi.o');
   execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', join(ROOT, 'bpf'), '-c', src, '-o', obj]);
@@ -58,6 +58,7 @@ describe('event ABI', () => {
     ['sonde_conn_info', Layout.connInfo],
     ['sonde_counters', Layout.counters],
     ['sonde_tls_bind_event', Layout.tlsBind],
+    ['sonde_inject_event', Layout.inject],
   ];
   it.each(cases)('%s matches abi.ts', (name, expected) => {
     const actual = layoutOf(types, name);
@@ -67,7 +68,7 @@ describe('event ABI', () => {
     }
   });
 
-  it.each(['socket', 'syscalls', 'kprobe', 'fentry'])('sonde-%s.bpf.o keeps sonde_cfg at .rodata offset 0', (mode) => {
+  it.each(['socket', 'syscalls', 'kprobe', 'fentry', 'inject'])('sonde-%s.bpf.o keeps sonde_cfg at .rodata offset 0', (mode) => {
     const objTypes = btfOf(join(ROOT, 'dist/bpf', `sonde-${mode}.bpf.o`));
     const rodata = objTypes.find((t) => t.kind === 'DATASEC' && t.name === '.rodata');
     const cfgVar = objTypes.find((t) => t.kind === 'VAR' && t.name === 'sonde_cfg');
