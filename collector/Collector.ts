@@ -206,6 +206,15 @@ export class Collector {
    */
   private startInjection(capture: KernelCapture): void {
     const { config, bpfDir } = this.deps;
+    if (this.deps.choice.mode !== 'tracepoint') {
+      // A socket in a sockhash sends through tcp_bpf_sendmsg, not tcp_sendmsg: kprobe and fentry
+      // capture would stop seeing those sends, so injection there would cost every client span.
+      this.deps.log.error(
+        { mode: this.deps.choice.mode },
+        `context propagation disabled: it needs tracepoint capture (this run uses ${this.deps.choice.mode} mode, which cannot see sends through the sockmap); capturing without injecting traceparent`,
+      );
+      return;
+    }
     const injector = Injector.load({
       bpfDir,
       shared: capture.sharedMaps(),
