@@ -3,7 +3,7 @@
  */
 import type { Header } from '../types.js';
 import { latin1 } from './bytes.js';
-import { headerName } from './headerNames.js';
+import { commonName, type CommonName } from './headerNames.js';
 import { tokenCharTable } from './methods.js';
 import type { LineError } from './startLine.js';
 
@@ -44,6 +44,7 @@ export function parseHeaderLines(
     }
     let valueStart: number;
     let name: string | undefined;
+    let known: CommonName | undefined;
     if (first === SP || first === HT) valueStart = p;
     else {
       let i = p;
@@ -51,7 +52,8 @@ export function parseHeaderLines(
       if (i === to) return INCOMPLETE;
       if (i === p || bytes[i] !== COLON) return { code: 'bad-header', detail: 'field name' };
       if (out.length >= maxHeaders) return { code: 'too-many-headers', detail: `more than ${maxHeaders}` };
-      name = headerName(bytes, p, i);
+      known = commonName(bytes, p, i);
+      name = known === undefined ? latin1(bytes, p, i).toLowerCase() : known.name;
       valueStart = i + 1;
     }
     // One pass finds the line end and checks the value has no control bytes (NUL, bare CR...).
@@ -67,9 +69,14 @@ export function parseHeaderLines(
     if (c === LF) lf = k;
     else if (c === CR && bytes[k + 1] === LF) lf = k + 1;
     else return { code: 'bad-header', detail: 'control byte in value' };
-    const value = fieldValue(bytes, valueStart, k);
-    if (name !== undefined) out.push([name, value]);
+    let s = valueStart;
+    let e = k;
+    while (s < e && (bytes[s] === SP || bytes[s] === HT)) s++;
+    while (e > s && (bytes[e - 1] === SP || bytes[e - 1] === HT)) e--;
+    if (known !== undefined) out.push(known.field(bytes, s, e));
+    else if (name !== undefined) out.push([name, latin1(bytes, s, e)]);
     else {
+      const value = latin1(bytes, s, e);
       const last = out.length - 1;
       const prev = out[last];
       if (prev === undefined) return { code: 'bad-header', detail: 'fold before any field' };
@@ -78,11 +85,4 @@ export function parseHeaderLines(
     p = lf + 1;
   }
   return INCOMPLETE;
-}
-
-/** The value in bytes[s, e) without leading and trailing OWS. */
-function fieldValue(bytes: Uint8Array, s: number, e: number): string {
-  while (s < e && (bytes[s] === SP || bytes[s] === HT)) s++;
-  while (e > s && (bytes[e - 1] === SP || bytes[e - 1] === HT)) e--;
-  return latin1(bytes, s, e);
 }
