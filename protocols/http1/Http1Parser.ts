@@ -13,6 +13,7 @@ import type {
   ParseOutput,
   RequestStart,
 } from '../types.js';
+import { NOTHING_PARSED } from '../types.js';
 import { newExchange, requestStartOf, toTransaction, type Exchange } from './exchange.js';
 import { LOST_BODY, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import { resolveLimits, type Http1Limits, type Http1Stats } from './limits.js';
@@ -136,6 +137,7 @@ export class Http1Parser implements ConnectionParser {
   }
 
   drain(): ParseOutput {
+    if (this.transactions.length === 0 && this.errors.length === 0 && this.started.length === 0) return NOTHING_PARSED;
     const out: ParseOutput = { transactions: this.transactions, errors: this.errors, started: this.started };
     this.transactions = [];
     this.errors = [];

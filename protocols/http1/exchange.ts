@@ -64,7 +64,8 @@ export function toTransaction(ex: Exchange): HttpTransaction {
     requestBodySize: ex.requestBodySize,
     requestStart: ex.requestStart,
     requestOffset: ex.requestOffset,
-    ...(ex.start ? { start: ex.start } : {}),
+    // Undefined rather than absent when not reported: a spread here made every transaction twice.
+    start: ex.start,
     requestEnd: ex.requestEnd,
     status: ex.status,
     responseHeaders: ex.responseHeaders,

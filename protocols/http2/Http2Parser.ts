@@ -7,6 +7,7 @@
  * transactions and errors out.
  */
 import type { Chunk, ConnectionParser, FlowDirection, Header, HttpTransaction, ParseError, ParseOutput, RequestStart } from '../types.js';
+import { NOTHING_PARSED } from '../types.js';
 import { DEFAULT_MAX_FRAME_SIZE, Flag, FrameType, Setting } from './constants.js';
 import { FrameReader, type Frame, type FrameSink } from './FrameReader.js';
 import { HpackDecoder, type HpackResult } from './hpack/index.js';
@@ -123,6 +124,7 @@ export class Http2Parser implements ConnectionParser {
   }
 
   drain(): ParseOutput {
+    if (this.transactions.length === 0 && this.errors.length === 0 && this.started.length === 0) return NOTHING_PARSED;
     const out: ParseOutput = { transactions: this.transactions, errors: this.errors, started: this.started };
     this.transactions = [];
     this.errors = [];
