@@ -95,7 +95,8 @@ export interface ParseOutput {
  * arrays each time.
  */
 // Not frozen: iterating frozen arrays leaves V8's fast path; the readonly types keep it empty.
-export const NOTHING_PARSED: ParseOutput = { transactions: [], errors: [], started: [] };
+export const NO_ITEMS: readonly never[] = [];
+export const NOTHING_PARSED: ParseOutput = { transactions: NO_ITEMS, errors: NO_ITEMS, started: NO_ITEMS };
 
 /**
  * A request whose head has been read, before its answer: where its span
