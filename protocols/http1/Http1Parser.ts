@@ -14,6 +14,7 @@ import type {
   RequestStart,
 } from '../types.js';
 import { NO_ITEMS, NOTHING_PARSED } from '../types.js';
+import { append } from '../append.js';
 import { newExchange, requestStartOf, toTransaction, type Exchange } from './exchange.js';
 import { LOST_BODY, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import { resolveLimits, type Http1Limits, type Http1Stats } from './limits.js';
@@ -169,7 +170,7 @@ export class Http1Parser implements ConnectionParser {
       return undefined;
     }
     this.sending = ex;
-    (this.started ??= []).push(requestStartOf(ex));
+    this.started = append(this.started, requestStartOf(ex));
     return framing;
   }
 
@@ -274,10 +275,10 @@ export class Http1Parser implements ConnectionParser {
   }
 
   private emit(ex: Exchange): void {
-    if (!ex.dropped) (this.transactions ??= []).push(toTransaction(ex));
+    if (!ex.dropped) this.transactions = append(this.transactions, toTransaction(ex));
   }
 
   private error(code: string, direction: FlowDirection, detail: string): void {
-    (this.errors ??= []).push({ code, direction, detail });
+    this.errors = append(this.errors, { code, direction, detail });
   }
 }

@@ -8,6 +8,7 @@
  */
 import type { Chunk, ConnectionParser, FlowDirection, Header, HttpTransaction, ParseError, ParseOutput, RequestStart } from '../types.js';
 import { NO_ITEMS, NOTHING_PARSED } from '../types.js';
+import { append } from '../append.js';
 import { DEFAULT_MAX_FRAME_SIZE, Flag, FrameType, Setting } from './constants.js';
 import { FrameReader, type Frame, type FrameSink } from './FrameReader.js';
 import { HpackDecoder, type HpackResult } from './hpack/index.js';
@@ -120,7 +121,7 @@ export class Http2Parser implements ConnectionParser {
     for (const s of this.streams.values()) {
       if (s.responded) {
         s.responseEnd = Math.max(s.responseEnd, s.responseStart);
-        (this.transactions ??= []).push(streamTransaction(s, true));
+        this.transactions = append(this.transactions, streamTransaction(s, true));
       } else this.mutableStats.droppedStreams++;
     }
     this.streams.clear();
@@ -137,7 +138,7 @@ export class Http2Parser implements ConnectionParser {
   }
 
   error(code: string, direction: FlowDirection, detail?: string): void {
-    (this.errors ??= []).push(detail === undefined ? { code, direction } : { code, direction, detail });
+    this.errors = append(this.errors, detail === undefined ? { code, direction } : { code, direction, detail });
   }
 
   private dir(flow: FlowDirection): Direction {
@@ -268,7 +269,7 @@ export class Http2Parser implements ConnectionParser {
       if (method === undefined) this.unrecovered(s, 'method', incomplete);
       if (path === undefined && method !== 'CONNECT') this.unrecovered(s, 'path', incomplete);
       if (headerValue(headers, ':authority') === undefined && incomplete) s.unrecovered.add('authority');
-      (this.started ??= []).push(streamStart(s));
+      this.started = append(this.started, streamStart(s));
     }
     s.requestEnd = tsLast;
     if (block.endStream) s.requestEnded = true;
@@ -364,7 +365,7 @@ export class Http2Parser implements ConnectionParser {
   private complete(s: Stream, truncated: boolean): void {
     this.streams.delete(s.id);
     if (s.unrecovered.size > 0) this.error('headers-unrecovered', 'toServer', [...s.unrecovered].join(','));
-    (this.transactions ??= []).push(streamTransaction(s, truncated));
+    this.transactions = append(this.transactions, streamTransaction(s, truncated));
   }
 
   private seedUpgrade(req: HttpTransaction): void {
