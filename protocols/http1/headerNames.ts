@@ -74,6 +74,8 @@ const MAX_REUSED_VALUE = 256;
 export class CommonName {
   private readonly recent: Header[] = [];
   private next = 0;
+  /** Where the field returned last is: looked at first, as a value mostly repeats the one before. */
+  private last = 0;
 
   constructor(
     readonly name: string,
@@ -85,13 +87,20 @@ export class CommonName {
     const n = to - from;
     if (n > MAX_REUSED_VALUE) return [this.name, latin1(bytes, from, to)];
     const recent = this.recent;
-    for (let r = 0; r < recent.length; r++) {
+    const count = recent.length;
+    for (let j = 0, r = this.last; j < count; j++, r = r + 1 === count ? 0 : r + 1) {
       const f = recent[r]!;
-      if (sameLatin1(f[1], bytes, from, n)) return f;
+      if (sameLatin1(f[1], bytes, from, n)) {
+        this.last = r;
+        return f;
+      }
     }
     const f: Header = [this.name, latin1(bytes, from, to)];
-    if (recent.length < RECENT_PER_NAME) recent.push(f);
-    else {
+    if (count < RECENT_PER_NAME) {
+      this.last = count;
+      recent.push(f);
+    } else {
+      this.last = this.next;
       recent[this.next] = f;
       this.next = (this.next + 1) % RECENT_PER_NAME;
     }
@@ -99,10 +108,14 @@ export class CommonName {
   }
 }
 
-/** Does `s` (one char per byte, as latin1 decodes) equal bytes[from, from + n)? */
+/**
+ * Does `s` (one char per byte, as latin1 decodes) equal bytes[from, from + n)?
+ * From the end: values of one name that differ mostly differ there (a
+ * Date's seconds, a Content-Length's digits), after a long common prefix.
+ */
 function sameLatin1(s: string, bytes: Uint8Array, from: number, n: number): boolean {
   if (s.length !== n) return false;
-  for (let i = 0; i < n; i++) if (s.charCodeAt(i) !== bytes[from + i]) return false;
+  for (let i = n - 1; i >= 0; i--) if (s.charCodeAt(i) !== bytes[from + i]) return false;
   return true;
 }
 
