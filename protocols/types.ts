@@ -120,7 +120,10 @@ export interface ConnectionParser {
   push(direction: FlowDirection, chunk: Chunk): void;
   /** That direction has ended (EOF, FIN, connection closed) at `ts`. */
   end(direction: FlowDirection, ts: number): void;
-  /** Take what has completed since the last call. */
+  /**
+   * Take what has completed since the last call. The object returned may be
+   * the parser's own, good until its next drain(); its lists are the caller's.
+   */
   drain(): ParseOutput;
   /**
    * How many of the next bytes of this direction the parser will only

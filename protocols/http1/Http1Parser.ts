@@ -52,6 +52,8 @@ export class Http1Parser implements ConnectionParser {
   private transactions: HttpTransaction[] | null = null;
   private errors: ParseError[] | null = null;
   private started: RequestStart[] | null = null;
+  /** What drain() returns, refilled each time rather than made per record. */
+  private readonly output: { -readonly [K in keyof ParseOutput]: ParseOutput[K] } = { transactions: NO_ITEMS, errors: NO_ITEMS, started: NO_ITEMS };
 
   constructor(limits?: Partial<Http1Limits>) {
     this.limits = resolveLimits(limits);
@@ -143,7 +145,10 @@ export class Http1Parser implements ConnectionParser {
   drain(): ParseOutput {
     const { transactions, errors, started } = this;
     if (transactions === null && errors === null && started === null) return NOTHING_PARSED;
-    const out: ParseOutput = { transactions: transactions ?? NO_ITEMS, errors: errors ?? NO_ITEMS, started: started ?? NO_ITEMS };
+    const out = this.output;
+    out.transactions = transactions ?? NO_ITEMS;
+    out.errors = errors ?? NO_ITEMS;
+    out.started = started ?? NO_ITEMS;
     this.transactions = null;
     this.errors = null;
     this.started = null;

@@ -82,6 +82,8 @@ export class Http2Parser implements ConnectionParser {
   private transactions: HttpTransaction[] | null = null;
   private errors: ParseError[] | null = null;
   private started: RequestStart[] | null = null;
+  /** What drain() returns, refilled each time rather than made per record. */
+  private readonly output: { -readonly [K in keyof ParseOutput]: ParseOutput[K] } = { transactions: NO_ITEMS, errors: NO_ITEMS, started: NO_ITEMS };
 
   constructor(opts: Http2Options = {}) {
     this.limits = { ...DEFAULT_HTTP2_LIMITS, ...opts.limits };
@@ -130,7 +132,10 @@ export class Http2Parser implements ConnectionParser {
   drain(): ParseOutput {
     const { transactions, errors, started } = this;
     if (transactions === null && errors === null && started === null) return NOTHING_PARSED;
-    const out: ParseOutput = { transactions: transactions ?? NO_ITEMS, errors: errors ?? NO_ITEMS, started: started ?? NO_ITEMS };
+    const out = this.output;
+    out.transactions = transactions ?? NO_ITEMS;
+    out.errors = errors ?? NO_ITEMS;
+    out.started = started ?? NO_ITEMS;
     this.transactions = null;
     this.errors = null;
     this.started = null;
