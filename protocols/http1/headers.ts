@@ -15,11 +15,46 @@ const COLON = 0x3a;
 const DEL = 0x7f;
 const TCHAR = tokenCharTable();
 
+/**
+ * Fields as parseHeaderLines reads them, in a list kept from head to head:
+ * a new [] per head grew room for 17 on its first field (~150 bytes, twice
+ * per request), where take() copies out exactly the fields read. Bounded:
+ * it holds at most maxHeaders fields (those of the last head, until
+ * overwritten).
+ */
+export class FieldList {
+  private readonly items: Header[] = [];
+  length = 0;
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  push(field: Header): void {
+    if (this.length < this.items.length) this.items[this.length] = field;
+    else this.items.push(field);
+    this.length++;
+  }
+
+  last(): Header | undefined {
+    return this.length === 0 ? undefined : this.items[this.length - 1];
+  }
+
+  replaceLast(field: Header): void {
+    this.items[this.length - 1] = field;
+  }
+
+  /** The fields read, as a list of their own. */
+  take(): Header[] {
+    return this.items.slice(0, this.length);
+  }
+}
+
 /** What parseHeaderLines returns when `to` comes before the empty line. */
 export const INCOMPLETE = -1;
 
 /**
- * Parses field lines from bytes[from, to) into `out` up to the empty line
+ * Parses field lines from bytes[from, to) into `out` (reset first) up to the empty line
  * that ends the head, and returns the index just past it; INCOMPLETE if
  * `to` comes first (the lines before it are in `out`), or an error.
  *
@@ -32,7 +67,7 @@ export function parseHeaderLines(
   from: number,
   to: number,
   maxHeaders: number,
-  out: Header[],
+  out: FieldList,
 ): number | LineError {
   let p = from;
   while (p < to) {
@@ -77,10 +112,9 @@ export function parseHeaderLines(
     else if (name !== undefined) out.push([name, latin1(bytes, s, e)]);
     else {
       const value = latin1(bytes, s, e);
-      const last = out.length - 1;
-      const prev = out[last];
+      const prev = out.last();
       if (prev === undefined) return { code: 'bad-header', detail: 'fold before any field' };
-      out[last] = [prev[0], prev[1] === '' ? value : value === '' ? prev[1] : `${prev[1]} ${value}`];
+      out.replaceLast([prev[0], prev[1] === '' ? value : value === '' ? prev[1] : `${prev[1]} ${value}`]);
     }
     p = lf + 1;
   }

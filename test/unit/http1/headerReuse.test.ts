@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseHeaderLines } from '../../../protocols/http1/headers.js';
+import { FieldList, parseHeaderLines } from '../../../protocols/http1/headers.js';
 import type { Header } from '../../../protocols/types.js';
 
 const bytes = (s: string): Uint8Array => Uint8Array.from(s, (c) => c.charCodeAt(0));
 
 function parse(head: string): Header[] {
   const b = bytes(head);
-  const out: Header[] = [];
+  const out = new FieldList();
   expect(parseHeaderLines(b, 0, b.length, 100, out)).toBe(b.length);
-  return out;
+  return out.take();
 }
 
 describe('header fields of common names', () => {
