@@ -83,11 +83,20 @@ export interface ParseError {
 
 /** What a parser hands back after being fed. */
 export interface ParseOutput {
-  readonly transactions: HttpTransaction[];
-  readonly errors: ParseError[];
+  readonly transactions: readonly HttpTransaction[];
+  readonly errors: readonly ParseError[];
   /** Requests whose heads were read since the last drain, in order: their transactions come later. */
-  readonly started: RequestStart[];
+  readonly started: readonly RequestStart[];
 }
+
+/**
+ * What drain() returns when nothing happened since the last call (most
+ * records: one per connection per record), instead of an object and three
+ * arrays each time.
+ */
+// Not frozen: iterating frozen arrays leaves V8's fast path; the readonly types keep it empty.
+export const NO_ITEMS: readonly never[] = [];
+export const NOTHING_PARSED: ParseOutput = { transactions: NO_ITEMS, errors: NO_ITEMS, started: NO_ITEMS };
 
 /**
  * A request whose head has been read, before its answer: where its span
@@ -111,7 +120,10 @@ export interface ConnectionParser {
   push(direction: FlowDirection, chunk: Chunk): void;
   /** That direction has ended (EOF, FIN, connection closed) at `ts`. */
   end(direction: FlowDirection, ts: number): void;
-  /** Take what has completed since the last call. */
+  /**
+   * Take what has completed since the last call. The object returned may be
+   * the parser's own, good until its next drain(); its lists are the caller's.
+   */
   drain(): ParseOutput;
   /**
    * How many of the next bytes of this direction the parser will only

@@ -183,6 +183,12 @@ interface Connection {
   /** tupleKey of this end, and of the other (its mirror); undefined when the addresses are not known. */
   readonly tuple: string | undefined;
   readonly mirrorTuple: string | undefined;
+  /**
+   * pairKey of this connection with this end as the client, and as the
+   * server, made when first needed: its endpoints never change, its role
+   * may, and a new key string per drain was ~100 bytes per request.
+   */
+  pairs: [string | undefined, string | undefined];
 }
 
 /** Addresses of a connection whose open record was lost. */
@@ -191,6 +197,13 @@ const UNKNOWN_ENDPOINTS: Endpoints = {
   local: { address: '', port: 0 },
   remote: { address: '', port: 0 },
 };
+
+/** The connection's pairKey, this end being the client or the server. */
+function pairOf(conn: Connection, asClient: boolean): string {
+  const i = asClient ? 0 : 1;
+  const { local, remote } = conn.endpoints;
+  return (conn.pairs[i] ??= asClient ? pairKey(local, remote) : pairKey(remote, local));
+}
 
 /** b - a on TCP sequence numbers, as a signed 32-bit distance. */
 const seqDistance = (a: number, b: number): number => (b - a) | 0;
@@ -532,6 +545,7 @@ export class ConnectionTracker {
       inject: null,
       tuple: known ? tupleKey(endpoints.local, endpoints.remote) : undefined,
       mirrorTuple: known ? tupleKey(endpoints.remote, endpoints.local) : undefined,
+      pairs: [undefined, undefined],
     };
     this.conns.set(sock, conn);
     if (conn.tuple !== undefined) {
@@ -618,12 +632,11 @@ export class ConnectionTracker {
   private collect(conn: Connection): void {
     const { transactions, errors, started } = conn.parser!.drain();
     if (transactions.length > 0 || started.length > 0) {
-      const { local, remote } = conn.endpoints;
       const isClient = conn.role === Role.Client;
       const mirror = conn.mirrorTuple === undefined ? undefined : this.byTuple.get(conn.mirrorTuple);
       const mirrored = mirror !== undefined && mirror !== conn.sock && this.conns.has(mirror);
       // Only clients, and servers whose client end is traced too, name their exchanges.
-      const pair = conn.tuple === undefined || !(isClient || mirrored) ? undefined : isClient ? pairKey(local, remote) : pairKey(remote, local);
+      const pair = conn.tuple === undefined || !(isClient || mirrored) ? undefined : pairOf(conn, isClient);
       // Where the client-to-server flow began, as the parser was fed.
       const base = conn.flowBase[isClient ? Direction.Egress : Direction.Ingress];
       for (const req of started) {

@@ -5,6 +5,7 @@
  */
 
 import { otelEntries, otelEnv, type OtelEnv } from '../discovery/environ.js';
+import { HandleCache } from './handleCache.js';
 
 export const SONDE_MAX_CAPTURE = 16384;
 export const SONDE_EXEC_FILENAME_MAX = 256;
@@ -203,6 +204,8 @@ export class PayloadArena {
 }
 
 const defaultArena = new PayloadArena();
+/** Data records' socket and TLS handles: the same few, record after record. */
+const handles = new HandleCache();
 
 function cString(bytes: Uint8Array): string {
   const end = bytes.indexOf(0);
@@ -232,7 +235,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         tsEnd: readU64(view, off + L.ts_end),
         pid,
         tid: view.getUint32(off + Layout.header.tid, true),
-        sock: view.getBigUint64(off + L.sock, true),
+        sock: handles.read(view, off + L.sock),
         length: view.getUint32(off + L.len, true),
         seq: view.getUint32(off + L.seq, true),
         offset: view.getUint32(off + L.offset, true),
@@ -240,7 +243,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         role: bytes[off + L.role]!,
         source: bytes[off + L.source]!,
         flags: bytes[off + L.flags]!,
-        tls: view.getBigUint64(off + L.tls, true),
+        tls: handles.read(view, off + L.tls),
         data: captured === 0 ? EMPTY : arena.copy(bytes, off + L.data, off + L.data + captured),
       };
     }

@@ -115,6 +115,21 @@ interface ProcessSeries {
   lastRecord: number;
 }
 
+/**
+ * Where the last record of a plan went, and the values that chose it:
+ * requests in a row mostly share their attribute set, and building its key
+ * string for a map lookup was ~300 bytes and a hash per request.
+ */
+interface LastSeries {
+  readonly process: ProcessSeries;
+  readonly tls: boolean;
+  /** The span's values at plan.at (undefined where -1). */
+  readonly values: ReadonlyArray<AttributeValue | undefined>;
+  readonly series: Series;
+  /** It is the overflow series: each record into it is counted. */
+  readonly overflow: boolean;
+}
+
 const hrSeconds = (start: HrTime, end: HrTime): number => Math.max(0, end[0] - start[0] + (end[1] - start[1]) / 1e9);
 const nowHr = (): HrTime => {
   const ms = Date.now();
@@ -124,6 +139,8 @@ const nowHr = (): HrTime => {
 export class RedMetrics {
   private readonly plans = new Map<readonly string[], Plan>();
   private readonly processes = new Map<Resource, ProcessSeries>();
+  /** By plan; forgotten whenever collect() may drop a process (its series go with it). */
+  private readonly last = new Map<Plan, LastSeries>();
   /** Records that went to an overflow series. */
   overflowed = 0;
 
@@ -139,17 +156,45 @@ export class RedMetrics {
   record(span: SondeSpan, tls: boolean): void {
     const plan = this.planOf(span);
     const values = span.attributeValues;
-    let key = '';
-    for (const i of plan.at) key += `${i < 0 ? '' : (values[i] ?? '')}\u001f`;
-    if (tls) key += 's'; // url.scheme of a client request is not among its span's attributes
-    const series = this.seriesOf(span.resource, plan, key, values, tls);
+    const series = this.sameAsLast(plan, span.resource, values, tls) ?? this.lookUp(plan, span.resource, values, tls);
     this.add(series.slots[0], hrSeconds(span.startTime, span.endTime), this.opts.durationBuckets);
     if (plan.requestSize >= 0 && typeof values[plan.requestSize] === 'number') this.add(series.slots[1], values[plan.requestSize] as number, this.opts.sizeBuckets);
     if (plan.responseSize >= 0 && typeof values[plan.responseSize] === 'number') this.add(series.slots[2], values[plan.responseSize] as number, this.opts.sizeBuckets);
   }
 
+  /** The series of the plan's last record, if this one has the same resource, scheme and values (so the same key). */
+  private sameAsLast(plan: Plan, resource: Resource, values: ReadonlyArray<AttributeValue | undefined>, tls: boolean): Series | undefined {
+    const last = this.last.get(plan);
+    if (last === undefined || last.process.resource !== resource || last.tls !== tls) return undefined;
+    const at = plan.at;
+    for (let k = 0; k < at.length; k++) {
+      const i = at[k]!;
+      if (i >= 0 && values[i] !== last.values[k]) return undefined;
+    }
+    last.process.lastRecord = Date.now();
+    if (last.overflow) this.overflowed++;
+    return last.series;
+  }
+
+  private lookUp(plan: Plan, resource: Resource, values: ReadonlyArray<AttributeValue | undefined>, tls: boolean): Series {
+    let key = '';
+    for (const i of plan.at) key += `${i < 0 ? '' : (values[i] ?? '')}\u001f`;
+    if (tls) key += 's'; // url.scheme of a client request is not among its span's attributes
+    const overflowedBefore = this.overflowed;
+    const series = this.seriesOf(resource, plan, key, values, tls);
+    this.last.set(plan, {
+      process: this.processes.get(resource)!,
+      tls,
+      values: plan.at.map((i) => (i < 0 ? undefined : values[i])),
+      series,
+      overflow: this.overflowed !== overflowedBefore,
+    });
+    return series;
+  }
+
   /** Every process's metrics, cumulative since its first record; processes idle past idleMs are dropped after this. */
   collect(kind: HistogramKind): ResourceMetrics[] {
+    this.last.clear();
     const now = Date.now();
     const end = nowHr();
     const out: ResourceMetrics[] = [];

@@ -90,8 +90,26 @@ export function header(headers: readonly Header[], name: string): string | undef
   return undefined;
 }
 
+/** A Host header's parts. */
+export interface HostParts {
+  readonly name: string;
+  readonly port?: number;
+}
+
+/** The last host split, and its parts: requests in a row mostly name the same host. */
+let lastHost = '';
+let lastParts: HostParts = { name: '' };
+
 /** Host header "name:port" or "[v6]:port" -> parts; a malformed one is all name. */
-export function splitHost(host: string): { name: string; port?: number } {
+export function splitHost(host: string): HostParts {
+  if (host !== lastHost) {
+    lastParts = splitHostOnce(host);
+    lastHost = host;
+  }
+  return lastParts;
+}
+
+function splitHostOnce(host: string): HostParts {
   const h = host.trim();
   let name: string;
   let nameEnd: number;
@@ -190,7 +208,7 @@ interface Facts {
   readonly path: string | undefined;
   /** The query, if it is to be recorded. */
   readonly query: string | undefined;
-  readonly host: { name: string; port?: number } | undefined;
+  readonly host: HostParts | undefined;
   /** The remote end, unless the connection's open record was lost. */
   readonly peer: Endpoint | undefined;
   readonly errorType: string | undefined;

@@ -33,7 +33,10 @@ export interface SpanIdentity {
  */
 export function spanIdentity(obs: ObservedTransaction, pool: SpanIdPool, graph: TraceGraph | undefined): SpanIdentity {
   const placed = graph?.take(obs.tx.start, obs.exchange);
-  if (placed !== undefined) return { ids: placed.ids, offset: placed.offset, ...resolve(placed) };
+  if (placed !== undefined) {
+    const r = resolve(placed);
+    return { ids: placed.ids, offset: placed.offset, parent: r.parent, traceFlags: r.traceFlags, traceState: r.traceState, fromTraceparent: r.fromTraceparent };
+  }
   const offset = pool.take();
   const ids = pool.bytes;
   const remote = remoteParent(obs.tx.requestHeaders);

@@ -9,7 +9,7 @@ import { findHeadEnd, findLf, lineEnd } from './bytes.js';
 import { ChunkedDecoder } from './chunked.js';
 import { NO_BODY, type Framing } from './framing.js';
 import { HeadBuffer } from './HeadBuffer.js';
-import { INCOMPLETE, parseHeaderLines } from './headers.js';
+import { FieldList, INCOMPLETE, parseHeaderLines } from './headers.js';
 import type { Http1Limits, Http1Stats } from './limits.js';
 import {
   matchRequestStart,
@@ -72,6 +72,9 @@ const LOST = 4;
 const PAUSED = 5;
 /** Not HTTP/1 any more (101, CONNECT 2xx), or ended. */
 const DONE = 6;
+
+/** Every reader's fields are read into this one list (parsing is synchronous), then copied out. */
+const FIELDS = new FieldList();
 
 /** Room for a method or status, two spaces, the version and CRLF around the target. */
 const START_LINE_SLACK = 64;
@@ -323,10 +326,10 @@ export class MessageReader {
     if ('code' in line) return line;
     // A valid start line is evidence enough: from here on failures count.
     this.tentative = false;
-    const headers: Header[] = [];
-    const end = parseHeaderLines(bytes, lf + 1, to, this.limits.maxHeaders, headers);
+    FIELDS.reset();
+    const end = parseHeaderLines(bytes, lf + 1, to, this.limits.maxHeaders, FIELDS);
     if (typeof end !== 'number') return end;
-    return end === INCOMPLETE ? undefined : { end, head: toHead(line, headers) };
+    return end === INCOMPLETE ? undefined : { end, head: toHead(line, FIELDS.take()) };
   }
 
   /** Hands a parsed head on and starts its body; returns where the chunk goes on (`offset` maps head indexes to it). */
@@ -353,8 +356,9 @@ export class MessageReader {
       return;
     }
     // The fields before the cut (and before any bad line) are kept.
-    const headers: Header[] = [];
-    parseHeaderLines(bytes, lf + 1, bytes.length, this.limits.maxHeaders, headers);
+    FIELDS.reset();
+    parseHeaderLines(bytes, lf + 1, bytes.length, this.limits.maxHeaders, FIELDS);
+    const headers = FIELDS.take();
     this.acc.reset();
     this.lastTs = this.tsLast;
     const framing = this.sink.head(toHead(line, headers), this.startTs, true, this.startOffset);

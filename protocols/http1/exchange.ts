@@ -3,6 +3,7 @@
  * HttpTransaction once both are complete.
  */
 import type { Header, HttpTransaction, RequestStart } from '../types.js';
+import { NO_ITEMS } from '../types.js';
 import type { MessageHead } from './MessageReader.js';
 
 export interface Exchange {
@@ -45,7 +46,8 @@ export function newExchange(head: MessageHead, startTs: number, startOffset: num
     requestBodySize: 0,
     requestDone: false,
     status: 0,
-    responseHeaders: [],
+    // Shared, not a new empty array per request: the response's own replace it.
+    responseHeaders: NO_ITEMS,
     responseStart: 0,
     responseEnd: 0,
     responseBodySize: 0,
@@ -64,7 +66,8 @@ export function toTransaction(ex: Exchange): HttpTransaction {
     requestBodySize: ex.requestBodySize,
     requestStart: ex.requestStart,
     requestOffset: ex.requestOffset,
-    ...(ex.start ? { start: ex.start } : {}),
+    // Undefined rather than absent when not reported: a spread here made every transaction twice.
+    start: ex.start,
     requestEnd: ex.requestEnd,
     status: ex.status,
     responseHeaders: ex.responseHeaders,

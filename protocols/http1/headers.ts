@@ -3,7 +3,7 @@
  */
 import type { Header } from '../types.js';
 import { latin1 } from './bytes.js';
-import { headerName } from './headerNames.js';
+import { commonName, type CommonName } from './headerNames.js';
 import { tokenCharTable } from './methods.js';
 import type { LineError } from './startLine.js';
 
@@ -15,11 +15,46 @@ const COLON = 0x3a;
 const DEL = 0x7f;
 const TCHAR = tokenCharTable();
 
+/**
+ * Fields as parseHeaderLines reads them, in a list kept from head to head:
+ * a new [] per head grew room for 17 on its first field (~150 bytes, twice
+ * per request), where take() copies out exactly the fields read. Bounded:
+ * it holds at most maxHeaders fields (those of the last head, until
+ * overwritten).
+ */
+export class FieldList {
+  private readonly items: Header[] = [];
+  length = 0;
+
+  reset(): void {
+    this.length = 0;
+  }
+
+  push(field: Header): void {
+    if (this.length < this.items.length) this.items[this.length] = field;
+    else this.items.push(field);
+    this.length++;
+  }
+
+  last(): Header | undefined {
+    return this.length === 0 ? undefined : this.items[this.length - 1];
+  }
+
+  replaceLast(field: Header): void {
+    this.items[this.length - 1] = field;
+  }
+
+  /** The fields read, as a list of their own. */
+  take(): Header[] {
+    return this.items.slice(0, this.length);
+  }
+}
+
 /** What parseHeaderLines returns when `to` comes before the empty line. */
 export const INCOMPLETE = -1;
 
 /**
- * Parses field lines from bytes[from, to) into `out` up to the empty line
+ * Parses field lines from bytes[from, to) into `out` (reset first) up to the empty line
  * that ends the head, and returns the index just past it; INCOMPLETE if
  * `to` comes first (the lines before it are in `out`), or an error.
  *
@@ -32,7 +67,7 @@ export function parseHeaderLines(
   from: number,
   to: number,
   maxHeaders: number,
-  out: Header[],
+  out: FieldList,
 ): number | LineError {
   let p = from;
   while (p < to) {
@@ -44,6 +79,7 @@ export function parseHeaderLines(
     }
     let valueStart: number;
     let name: string | undefined;
+    let known: CommonName | undefined;
     if (first === SP || first === HT) valueStart = p;
     else {
       let i = p;
@@ -51,7 +87,8 @@ export function parseHeaderLines(
       if (i === to) return INCOMPLETE;
       if (i === p || bytes[i] !== COLON) return { code: 'bad-header', detail: 'field name' };
       if (out.length >= maxHeaders) return { code: 'too-many-headers', detail: `more than ${maxHeaders}` };
-      name = headerName(bytes, p, i);
+      known = commonName(bytes, p, i);
+      name = known === undefined ? latin1(bytes, p, i).toLowerCase() : known.name;
       valueStart = i + 1;
     }
     // One pass finds the line end and checks the value has no control bytes (NUL, bare CR...).
@@ -67,22 +104,19 @@ export function parseHeaderLines(
     if (c === LF) lf = k;
     else if (c === CR && bytes[k + 1] === LF) lf = k + 1;
     else return { code: 'bad-header', detail: 'control byte in value' };
-    const value = fieldValue(bytes, valueStart, k);
-    if (name !== undefined) out.push([name, value]);
+    let s = valueStart;
+    let e = k;
+    while (s < e && (bytes[s] === SP || bytes[s] === HT)) s++;
+    while (e > s && (bytes[e - 1] === SP || bytes[e - 1] === HT)) e--;
+    if (known !== undefined) out.push(known.field(bytes, s, e));
+    else if (name !== undefined) out.push([name, latin1(bytes, s, e)]);
     else {
-      const last = out.length - 1;
-      const prev = out[last];
+      const value = latin1(bytes, s, e);
+      const prev = out.last();
       if (prev === undefined) return { code: 'bad-header', detail: 'fold before any field' };
-      out[last] = [prev[0], prev[1] === '' ? value : value === '' ? prev[1] : `${prev[1]} ${value}`];
+      out.replaceLast([prev[0], prev[1] === '' ? value : value === '' ? prev[1] : `${prev[1]} ${value}`]);
     }
     p = lf + 1;
   }
   return INCOMPLETE;
-}
-
-/** The value in bytes[s, e) without leading and trailing OWS. */
-function fieldValue(bytes: Uint8Array, s: number, e: number): string {
-  while (s < e && (bytes[s] === SP || bytes[s] === HT)) s++;
-  while (e > s && (bytes[e - 1] === SP || bytes[e - 1] === HT)) e--;
-  return latin1(bytes, s, e);
 }

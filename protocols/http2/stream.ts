@@ -69,7 +69,8 @@ export function streamTransaction(s: Stream, truncated: boolean): HttpTransactio
   return {
     protocol: 'HTTP/2',
     streamId: s.id,
-    ...(s.start ? { start: s.start } : {}),
+    // Undefined rather than absent when not reported: a spread here made every transaction twice.
+    start: s.start,
     method: s.method,
     target: s.path,
     requestHeaders: s.requestHeaders,

@@ -91,4 +91,27 @@ describe('RedMetrics', () => {
     expect(d.dataPoints.reduce((n, p) => n + p.value.count, 0)).toBe(1000);
     expect(m.overflowed).toBe(990);
   });
+
+  it('requests in a row with the same attributes count in their series, overflow included, and a dropped process starts again', () => {
+    const m = new RedMetrics({ durationBuckets: DURATION_BUCKETS, sizeBuckets: SIZE_BUCKETS, kinds: new Set(['explicit']), maxSeries: 2, idleMs: -1 });
+    const order: Array<[string, number, boolean]> = [
+      ['/a', 200, false], ['/a', 200, false], ['/a', 500, false], ['/a', 200, false],
+      ['/b', 200, false], ['/b', 200, false], ['/a', 200, false], ['/b', 200, false], ['/c', 200, false],
+    ];
+    for (const [target, status, tls] of order) record(m, observed('server', target, status, 1_000_000, tls));
+    record(m, observed('client', '/a', 200, 1_000_000, false));
+    record(m, observed('client', '/a', 200, 1_000_000, true));
+    record(m, observed('client', '/a', 200, 1_000_000, true));
+    const duration = (rm: ReturnType<RedMetrics['collect']>, name: string) =>
+      rm[0]!.scopeMetrics[0]!.metrics.find((x) => x.descriptor.name === name) as HistogramMetricData;
+    const first = m.collect('explicit');
+    const counts = duration(first, 'http.server.request.duration').dataPoints.map((p) => [p.attributes['http.route'] ?? 'overflow', p.attributes['http.response.status_code'] ?? 0, p.value.count]);
+    expect(counts).toEqual([['/a', 200, 4], ['/a', 500, 1], ['overflow', 0, 4]]);
+    expect(m.overflowed).toBe(4);
+    expect(duration(first, 'http.client.request.duration').dataPoints.map((p) => [p.attributes['url.scheme'], p.value.count])).toEqual([['http', 1], ['https', 2]]);
+    // idleMs -1: the process was dropped by collect; its next request makes a new series, not the old one.
+    record(m, observed('server', '/a', 200, 1_000_000));
+    const again = duration(m.collect('explicit'), 'http.server.request.duration').dataPoints;
+    expect(again.map((p) => [p.attributes['http.route'], p.value.count])).toEqual([['/a', 1]]);
+  });
 });
