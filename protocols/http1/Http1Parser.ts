@@ -9,12 +9,10 @@ import type {
   ConnectionParser,
   FlowDirection,
   HttpTransaction,
-  ParseError,
   ParseOutput,
   RequestStart,
 } from '../types.js';
-import { NO_ITEMS, NOTHING_PARSED } from '../types.js';
-import { append } from '../append.js';
+import { PendingOutput } from '../output.js';
 import { newExchange, requestStartOf, toTransaction, type Exchange } from './exchange.js';
 import { LOST_BODY, NO_BODY, requestFraming, responseFraming, type Framing } from './framing.js';
 import { resolveLimits, type Http1Limits, type Http1Stats } from './limits.js';
@@ -49,11 +47,8 @@ export class Http1Parser implements ConnectionParser {
   // Gathered since the last drain; null until the first of its kind: a
   // drain mostly has one kind only, and two empty arrays per record were
   // ~130 bytes per traced request.
-  private transactions: HttpTransaction[] | null = null;
-  private errors: ParseError[] | null = null;
-  private started: RequestStart[] | null = null;
+  private readonly out = new PendingOutput();
   /** What drain() returns, refilled each time rather than made per record. */
-  private readonly output: { -readonly [K in keyof ParseOutput]: ParseOutput[K] } = { transactions: NO_ITEMS, errors: NO_ITEMS, started: NO_ITEMS };
 
   constructor(limits?: Partial<Http1Limits>) {
     this.limits = resolveLimits(limits);
@@ -143,16 +138,7 @@ export class Http1Parser implements ConnectionParser {
   }
 
   drain(): ParseOutput {
-    const { transactions, errors, started } = this;
-    if (transactions === null && errors === null && started === null) return NOTHING_PARSED;
-    const out = this.output;
-    out.transactions = transactions ?? NO_ITEMS;
-    out.errors = errors ?? NO_ITEMS;
-    out.started = started ?? NO_ITEMS;
-    this.transactions = null;
-    this.errors = null;
-    this.started = null;
-    return out;
+    return this.out.drain();
   }
 
   private requestHead(head: MessageHead, startTs: number, cut: boolean, startOffset: number): Framing | undefined {
@@ -175,7 +161,7 @@ export class Http1Parser implements ConnectionParser {
       return undefined;
     }
     this.sending = ex;
-    this.started = append(this.started, requestStartOf(ex));
+    this.out.start(requestStartOf(ex));
     return framing;
   }
 
@@ -280,10 +266,10 @@ export class Http1Parser implements ConnectionParser {
   }
 
   private emit(ex: Exchange): void {
-    if (!ex.dropped) this.transactions = append(this.transactions, toTransaction(ex));
+    if (!ex.dropped) this.out.transaction(toTransaction(ex));
   }
 
   private error(code: string, direction: FlowDirection, detail: string): void {
-    this.errors = append(this.errors, { code, direction, detail });
+    this.out.error({ code, direction, detail });
   }
 }

@@ -6,9 +6,8 @@
  * as unrecovered, never guessed. Pure: bytes and kernel times in,
  * transactions and errors out.
  */
-import type { Chunk, ConnectionParser, FlowDirection, Header, HttpTransaction, ParseError, ParseOutput, RequestStart } from '../types.js';
-import { NO_ITEMS, NOTHING_PARSED } from '../types.js';
-import { append } from '../append.js';
+import type { Chunk, ConnectionParser, FlowDirection, Header, HttpTransaction, ParseOutput, RequestStart } from '../types.js';
+import { PendingOutput } from '../output.js';
 import { DEFAULT_MAX_FRAME_SIZE, Flag, FrameType, Setting } from './constants.js';
 import { FrameReader, type Frame, type FrameSink } from './FrameReader.js';
 import { HpackDecoder, type HpackResult } from './hpack/index.js';
@@ -79,11 +78,8 @@ export class Http2Parser implements ConnectionParser {
   // Gathered since the last drain; null until the first of its kind: a
   // drain mostly has one kind only, and two empty arrays per record were
   // ~130 bytes per traced request.
-  private transactions: HttpTransaction[] | null = null;
-  private errors: ParseError[] | null = null;
-  private started: RequestStart[] | null = null;
+  private readonly out = new PendingOutput();
   /** What drain() returns, refilled each time rather than made per record. */
-  private readonly output: { -readonly [K in keyof ParseOutput]: ParseOutput[K] } = { transactions: NO_ITEMS, errors: NO_ITEMS, started: NO_ITEMS };
 
   constructor(opts: Http2Options = {}) {
     this.limits = { ...DEFAULT_HTTP2_LIMITS, ...opts.limits };
@@ -123,27 +119,18 @@ export class Http2Parser implements ConnectionParser {
     for (const s of this.streams.values()) {
       if (s.responded) {
         s.responseEnd = Math.max(s.responseEnd, s.responseStart);
-        this.transactions = append(this.transactions, streamTransaction(s, true));
+        this.out.transaction(streamTransaction(s, true));
       } else this.mutableStats.droppedStreams++;
     }
     this.streams.clear();
   }
 
   drain(): ParseOutput {
-    const { transactions, errors, started } = this;
-    if (transactions === null && errors === null && started === null) return NOTHING_PARSED;
-    const out = this.output;
-    out.transactions = transactions ?? NO_ITEMS;
-    out.errors = errors ?? NO_ITEMS;
-    out.started = started ?? NO_ITEMS;
-    this.transactions = null;
-    this.errors = null;
-    this.started = null;
-    return out;
+    return this.out.drain();
   }
 
   error(code: string, direction: FlowDirection, detail?: string): void {
-    this.errors = append(this.errors, detail === undefined ? { code, direction } : { code, direction, detail });
+    this.out.error(detail === undefined ? { code, direction } : { code, direction, detail });
   }
 
   private dir(flow: FlowDirection): Direction {
@@ -274,7 +261,7 @@ export class Http2Parser implements ConnectionParser {
       if (method === undefined) this.unrecovered(s, 'method', incomplete);
       if (path === undefined && method !== 'CONNECT') this.unrecovered(s, 'path', incomplete);
       if (headerValue(headers, ':authority') === undefined && incomplete) s.unrecovered.add('authority');
-      this.started = append(this.started, streamStart(s));
+      this.out.start(streamStart(s));
     }
     s.requestEnd = tsLast;
     if (block.endStream) s.requestEnded = true;
@@ -370,7 +357,7 @@ export class Http2Parser implements ConnectionParser {
   private complete(s: Stream, truncated: boolean): void {
     this.streams.delete(s.id);
     if (s.unrecovered.size > 0) this.error('headers-unrecovered', 'toServer', [...s.unrecovered].join(','));
-    this.transactions = append(this.transactions, streamTransaction(s, truncated));
+    this.out.transaction(streamTransaction(s, truncated));
   }
 
   private seedUpgrade(req: HttpTransaction): void {
