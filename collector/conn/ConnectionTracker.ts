@@ -282,7 +282,8 @@ export class ConnectionTracker {
    */
   onInject(ev: InjectEvent): void {
     const { local, remote } = decodeEndpoints(ev.tuple);
-    const sock = this.byTuple.get(tupleKey(local, remote));
+    const key = tupleKey(local, remote);
+    const sock = this.byTuple.get(key);
     const conn = sock === undefined ? undefined : this.conns.get(sock);
     if (conn?.tls) {
       this.counts.injectUnmatched++;
@@ -300,7 +301,6 @@ export class ConnectionTracker {
       conn.inject = pending;
       return;
     }
-    const key = tupleKey(local, remote);
     if (this.injectsAhead.size >= MAX_INJECTS_AHEAD && !this.injectsAhead.has(key)) {
       this.injectsAhead.delete(this.injectsAhead.keys().next().value!);
       this.counts.injectUnmatched++;

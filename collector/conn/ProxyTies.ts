@@ -94,7 +94,7 @@ export class ProxyTies {
   }
 }
 
-/** Frees a place in a full table: its empty lists if it has any, else its oldest target. */
+/** Frees a place in a full table: its empty lists when there are some, else its oldest target. */
 function makeRoom(table: ProcessTable): void {
   if (table.empty > 0) {
     for (const [target, list] of table.byTarget) if (list.length === 0) table.byTarget.delete(target);
