@@ -29,6 +29,7 @@ enum sonde_event_type {
 	SONDE_EV_TLS_BIND = 7,   /* a TLS session was tied to the socket under it */
 	SONDE_EV_PROC_LIBS = 8,  /* a traced process loaded or unloaded a library (ld.so) */
 	SONDE_EV_INJECT = 9,     /* a traceparent was written into a request being sent (inject.bpf.c) */
+	SONDE_EV_NODE_ASYNC = 10,/* the Node.js runtime entered or left a callback, or made an async resource (node.bpf.c) */
 };
 
 /* Direction of a data record, from the traced process's point of view. */
@@ -241,4 +242,25 @@ struct sonde_inject_event {
 	__u32 pad;
 };
 
+/* What a SONDE_EV_NODE_ASYNC reports. */
+enum sonde_node_async_kind {
+	SONDE_NODE_SCOPE_ENTER = 0, /* native code calls into JS for resource async_id: scope `scope` opens (InternalCallbackScope) */
+	SONDE_NODE_SCOPE_CLOSE = 1, /* Close() of scope `scope` is called: it runs the nextTicks and microtasks queued... */
+	SONDE_NODE_SCOPE_CLOSED = 2,/* ...and returns (the innermost Close() call still running) */
+	SONDE_NODE_RESOURCE = 3,    /* a native async resource got the id async_id (AsyncWrap::AsyncReset) */
+};
+/*
+ * SONDE_EV_NODE_ASYNC: thread hdr.tid of the Node.js process hdr.pid.
+ * Async ids are doubles in Node.js; `async_id` carries the double's 64
+ * bits unchanged (BPF has no floating point). `scope` is the
+ * InternalCallbackScope's address: it names a scope until it is closed
+ * (Close() may be called twice, the second time doing nothing).
+ */
+struct sonde_node_async_event {
+	struct sonde_event_header hdr;
+	__u64 async_id;
+	__u64 scope;
+	__u8 kind;     /* enum sonde_node_async_kind */
+	__u8 pad[7];
+};
 #endif /* __SONDE_H */

@@ -18,6 +18,7 @@ import { RedMetrics, type HistogramKind } from './metrics/RedMetrics.js';
 import { SelfMetrics, type HealthSnapshot } from './metrics/SelfMetrics.js';
 import type { Logger } from './log.js';
 import { Pipeline, type KernelControl } from './pipeline/Pipeline.js';
+import { NodeProbes } from './node/NodeProbes.js';
 import { TlsProbes } from './tls/TlsProbes.js';
 import type { RecordingWriter } from './record/recording.js';
 
@@ -55,6 +56,7 @@ export class Collector {
   private capture: KernelCapture | null = null;
   private injector: Injector | null = null;
   private tls: TlsProbes | null = null;
+  private node: NodeProbes | null = null;
   private readonly registry: ProcessRegistry;
   private readonly clock = new KernelClock();
   private readonly pipeline: Pipeline;
@@ -80,9 +82,13 @@ export class Collector {
       setCapture: (entry) => this.capture?.setCapture(entry),
       setVerdict: (pid, v) => this.capture?.setVerdict(pid, v) ?? null,
       clearVerdict: (pid) => this.capture?.clearVerdict(pid),
-      probeLibraries: (pid) => this.tls?.scan(pid),
+      probeLibraries: (pid) => {
+        this.tls?.scan(pid);
+        this.node?.attach(pid);
+      },
       releaseProcess: (pid, sessions) => {
         this.tls?.forget(pid);
+        this.node?.forget(pid);
         if (sessions.length > 0) this.capture?.forgetTlsSessions(pid, sessions);
       },
     };
@@ -167,6 +173,7 @@ export class Collector {
       this.tls.watchLinker();
       this.tls.watchSystemLibraries();
     }
+    if (config.ebpf.node_async_context) this.node = new NodeProbes(loaded.uprobes, this.deps.log);
 
     this.pipeline.applyVerdicts(this.registry.seed());
     const ports = this.registry.selectedPorts();

@@ -92,6 +92,7 @@ export const ENV_BINDINGS: Readonly<Record<string, Binding>> = {
   SONDE_CAPTURE_SIZE: { path: ['ebpf', 'capture_size'], parse: asNumber },
   SONDE_RING_BUFFER_SIZE: { path: ['ebpf', 'ring_buffer_size'], parse: asNumber },
   SONDE_DRAIN_INTERVAL: { path: ['ebpf', 'drain_interval'], parse: asMillis },
+  SONDE_NODE_ASYNC_CONTEXT: { path: ['ebpf', 'node_async_context'], parse: asBool },
   OTEL_EBPF_BPF_CONTEXT_PROPAGATION: { path: ['ebpf', 'context_propagation'], parse: (s) => s.trim().toLowerCase() },
 };
 

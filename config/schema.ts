@@ -198,6 +198,10 @@ export const configSchema = z
         wakeup_bytes: z.number().int().positive().default(256 << 10).describe('wake userspace when this many bytes wait, else on the drain timer'),
         drain_interval: milliseconds.min(1).max(1000).default(20).describe('drain the ring buffer at least this often (ms)'),
         tls: z.boolean().default(true).describe('capture HTTPS plaintext with uprobes on OpenSSL and GnuTLS'),
+        node_async_context: z
+          .boolean()
+          .default(true)
+          .describe('tie the calls a Node.js server makes to the request it serves, with uprobes on each traced node process\'s async machinery'),
         context_propagation: z
           .enum(['disabled', 'headers'])
           .default('disabled')

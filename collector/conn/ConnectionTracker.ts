@@ -9,12 +9,13 @@
  * oldest evicted first; idle ones dropped after `idleTimeoutNs`; every
  * eviction counted.
  */
-import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type InjectEvent, type RoleValue, type TlsBindEvent } from '../ebpf/abi.js';
+import { DataFlags, Direction, Role, Source, TcpState, type ConnOpenEvent, type ConnStateEvent, type DataEvent, type InjectEvent, type NodeAsyncEvent, type RoleValue, type TlsBindEvent } from '../ebpf/abi.js';
 import { detectProtocol } from '../../protocols/detect.js';
 import { Http1Parser } from '../../protocols/http1/Http1Parser.js';
 import { Http2Parser } from '../../protocols/http2/Http2Parser.js';
 import type { Chunk, ConnectionParser, FlowDirection, HttpTransaction, ParseError, RequestStart } from '../../protocols/types.js';
 import { decodeEndpoints, type Endpoints } from './endpoints.js';
+import { AsyncTies, type Work } from './AsyncTies.js';
 import { exchangeKey, pairKey, tupleKey } from './exchanges.js';
 import { ProxyTies } from './ProxyTies.js';
 import { ThreadTies } from './ThreadTies.js';
@@ -189,6 +190,8 @@ interface Connection {
    * may, and a new key string per drain was ~100 bytes per request.
    */
   pairs: [string | undefined, string | undefined];
+  /** A client connection: the request its latest request was sent for (Node.js async context reads its answers with it). */
+  sentFor: Work<RequestStart> | undefined;
 }
 
 /** Addresses of a connection whose open record was lost. */
@@ -223,6 +226,7 @@ export class ConnectionTracker {
   private readonly injectsAhead = new Map<string, PendingInject>();
   private readonly ties: ThreadTies;
   private readonly proxies = new ProxyTies();
+  private readonly async = new AsyncTies<RequestStart>((sock) => this.workOfRead(sock));
   private out: TrackerOutput = { transactions: [], errors: [], ignore: [], capture: [], started: [] };
   private readonly sessions: TlsSessions;
   private readonly counts: TrackerStats = {
@@ -349,6 +353,16 @@ export class ConnectionTracker {
     return { ...ev, seq, length: ev.length + n, data };
   }
 
+  /** The Node.js runtime entered or left a callback, or made an async resource (AsyncTies). */
+  onNodeAsync(ev: NodeAsyncEvent): void {
+    this.async.event(ev);
+  }
+
+  /** Node.js async context stats. */
+  get asyncStats(): AsyncTies<RequestStart>['stats'] {
+    return this.async.stats;
+  }
+
   /** Plaintext of a TLS session: on its socket, once that is known. */
   private onTlsData(ev: DataEvent): void {
     this.sessions.note(ev.pid, ev.tls);
@@ -372,6 +386,7 @@ export class ConnectionTracker {
   /** Sessions of a process that exited, forgotten here; the kernel should drop them too. */
   forgetProcess(pid: number): bigint[] {
     this.proxies.forgetProcess(pid);
+    this.async.forgetProcess(pid);
     return this.sessions.forget(pid);
   }
 
@@ -417,6 +432,7 @@ export class ConnectionTracker {
     conn.lastSeen = ev.tsEnd;
     conn.pid = ev.pid;
     conn.tids[ev.direction & 1] = ev.tid;
+    if (ev.direction === Direction.Ingress) this.async.read(ev.pid, ev.tid, conn.sock);
     if (conn.role === Role.Unknown && ev.role !== Role.Unknown) conn.role = ev.role as RoleValue;
     if (conn.protocol === 'ignored') return;
 
@@ -546,6 +562,7 @@ export class ConnectionTracker {
       tuple: known ? tupleKey(endpoints.local, endpoints.remote) : undefined,
       mirrorTuple: known ? tupleKey(endpoints.remote, endpoints.local) : undefined,
       pairs: [undefined, undefined],
+      sentFor: undefined,
     };
     this.conns.set(sock, conn);
     if (conn.tuple !== undefined) {
@@ -645,12 +662,13 @@ export class ConnectionTracker {
           this.ties.read(conn.pid, conn.tids[Direction.Ingress], conn.sock);
           this.proxies.started(conn.pid, req);
         }
+        const servedBy = isClient ? this.servedBy(conn, req) : undefined;
         this.out.started.push({
-          tieable: !isClient && this.ties.servedBy(conn.pid, conn.tids[Direction.Ingress]) === conn.sock,
+          tieable: !isClient && this.tieable(conn),
           req,
           role: isClient ? 'client' : 'server',
           exchange,
-          servedBy: isClient ? this.servedBy(conn, req) : undefined,
+          servedBy,
         });
       }
       for (const tx of transactions) {
@@ -677,9 +695,36 @@ export class ConnectionTracker {
    * else the one request of that process it forwards (ProxyTies).
    */
   private servedBy(conn: Connection, req: RequestStart): RequestStart | undefined {
-    const sock = this.ties.servedBy(conn.pid, conn.tids[Direction.Egress]);
+    const tid = conn.tids[Direction.Egress];
+    // HTTP/1 only: one send of an HTTP/2 session may carry the streams of calls made for many requests.
+    const work = conn.protocol === 'http1' ? this.async.workOf(conn.pid, tid) : undefined;
+    // Async context names the request; it ties only while that request is still unanswered.
+    const byAsync = work !== undefined && this.conns.get(work.sock)?.parser?.inFlight() === work.req ? work : undefined;
+    // Answers on this connection are read for the same request (HTTP/1: one at a time).
+    conn.sentFor = byAsync;
+    if (byAsync !== undefined) return byAsync.req;
+    const sock = this.ties.servedBy(conn.pid, tid);
     const byThread = sock === undefined ? undefined : this.conns.get(sock)?.parser?.inFlight();
     return byThread ?? this.proxies.servedBy(conn.pid, req);
+  }
+
+  /** Calls made while serving this server connection's new request may be tied to it: by its thread, or by Node.js async context. */
+  private tieable(conn: Connection): boolean {
+    return this.ties.servedBy(conn.pid, conn.tids[Direction.Ingress]) === conn.sock || this.async.follows(conn.pid, conn.tids[Direction.Ingress]);
+  }
+
+  /**
+   * What a connection whose bytes were just read is serving: a server
+   * connection, its one unanswered request; a client connection, the
+   * request its latest request was sent for.
+   */
+  private workOfRead(sock: bigint): Work<RequestStart> | undefined {
+    const conn = this.conns.get(sock);
+    if (conn === undefined || conn.parser === null) return undefined;
+    if (conn.role === Role.Client) return conn.sentFor;
+    if (conn.role !== Role.Server) return undefined;
+    const req = conn.parser.inFlight();
+    return req === undefined ? undefined : { sock, req };
   }
 }
 

@@ -130,14 +130,14 @@ export class BpfObject {
 
   /**
    * Attach a uprobe program to function `func` of the ELF file at `path`,
-   * in every process that maps it. detach() and close() take it down with
-   * the rest; destroyLink() earlier.
+   * in every process that maps it, or in process `pid` only. detach() and
+   * close() take it down with the rest; destroyLink() earlier.
    */
-  attachUprobe(program: string, path: string, func: string, retprobe: boolean): Ptr | Error {
+  attachUprobe(program: string, path: string, func: string, retprobe: boolean, pid = -1): Ptr | Error {
     const p = this.programsByName.get(program);
     if (p === undefined) return new Error(`no program ${program} in ${this.path}`);
     const opts = { sz: UPROBE_OPTS_SIZE, ref_ctr_offset: 0, bpf_cookie: 0, retprobe, func_name: func };
-    const link = libbpf.programAttachUprobe(p, -1, path, 0, opts);
+    const link = libbpf.programAttachUprobe(p, pid, path, 0, opts);
     if (link === null) return errnoError(`attach ${program} to ${func} in ${path}`, lastErrno());
     this.links.push(link);
     return link;

@@ -21,7 +21,12 @@ export const EventType = {
   TlsBind: 7,
   ProcLibs: 8,
   Inject: 9,
+  NodeAsync: 10,
 } as const;
+
+/** What a Node.js async record reports (enum sonde_node_async_kind). */
+export const NodeAsyncKind = { ScopeEnter: 0, ScopeClose: 1, ScopeClosed: 2, Resource: 3 } as const;
+export type NodeAsyncKindValue = (typeof NodeAsyncKind)[keyof typeof NodeAsyncKind];
 
 export const Direction = { Egress: 0, Ingress: 1 } as const;
 /** Self: Sonde's own connect, reported so its peer's spans can be dropped. */
@@ -73,6 +78,7 @@ export const Layout = {
   connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, tls: 5, tls_ignored: 6, whole: 7, skip_seq: 8 },
   counters: { size: 104, n: 0 },
   inject: { size: 104, tuple: 24, trace_id: 64, span_id: 80, at: 88, len: 92, msg_size: 96 },
+  nodeAsync: { size: 48, async_id: 24, scope: 32, kind: 40 },
 } as const;
 
 /** Kernel monotonic ns as a number: exact for 104 days of uptime, then to within a few ns. */
@@ -164,7 +170,24 @@ export interface InjectEvent {
   readonly size: number;
 }
 
-export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent | TlsBindEvent | InjectEvent;
+/**
+ * Thread `tid` of the Node.js process `pid` opened the callback scope
+ * `scope` into JS for the async resource `asyncId`, began or finished
+ * closing one, or made the resource `asyncId` (bpf/node.bpf.c). An id is
+ * a double; here it is that number. `scope` is an address (exact below
+ * 2^53, as user addresses are).
+ */
+export interface NodeAsyncEvent {
+  readonly type: typeof EventType.NodeAsync;
+  readonly ts: number;
+  readonly pid: number;
+  readonly tid: number;
+  readonly kind: NodeAsyncKindValue;
+  readonly asyncId: number;
+  readonly scope: number;
+}
+
+export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent | TlsBindEvent | InjectEvent | NodeAsyncEvent;
 
 /** Why a record could not be decoded: the ring holds it, but not as we know it. */
 export interface DecodeError {
@@ -295,6 +318,21 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         at: view.getUint32(off + L.at, true),
         length: view.getUint32(off + L.len, true),
         size: view.getUint32(off + L.msg_size, true),
+      };
+    }
+    case EventType.NodeAsync: {
+      const L = Layout.nodeAsync;
+      if (len < L.size) return { type: 'invalid', reason: `Node.js async record of ${len} bytes` };
+      const kind = view.getUint8(off + L.kind);
+      if (kind > NodeAsyncKind.Resource) return { type: 'invalid', reason: `Node.js async record of kind ${kind}` };
+      return {
+        type: EventType.NodeAsync,
+        ts,
+        pid,
+        tid: view.getUint32(off + Layout.header.tid, true),
+        kind: kind as NodeAsyncKindValue,
+        asyncId: view.getFloat64(off + L.async_id, true),
+        scope: readU64(view, off + L.scope),
       };
     }
     case EventType.ProcExit:

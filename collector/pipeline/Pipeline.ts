@@ -131,6 +131,9 @@ export class Pipeline {
         case EventType.TlsBind:
           if (registry.isTraced(ev.pid)) this.tracker.onTlsBind(ev);
           break;
+        case EventType.NodeAsync:
+          if (registry.isTraced(ev.pid)) this.tracker.onNodeAsync(ev);
+          break;
         case EventType.ProcExec:
           this.emitSpans(); // spans of the old image first
           this.resources.forget(ev.pid);

@@ -15,7 +15,7 @@ import { mappedLibraries, type MappedLibrary, type TlsLibraryKind } from './libr
 
 /** What this needs of the loaded object (BpfObject). */
 export interface UprobeHost {
-  attachUprobe(program: string, path: string, func: string, retprobe: boolean): Ptr | Error;
+  attachUprobe(program: string, path: string, func: string, retprobe: boolean, pid?: number): Ptr | Error;
   destroyLink(link: Ptr): Promise<void>;
 }
 

@@ -32,7 +32,8 @@ beforeAll(async () => {
   // The chain curl -> nginx (reverse proxy) -> Python -> Node (gateway) -> Go.
   proxy = await startNginxProxy(await freePort(), relay.port);
   go = await startGoHttp2Server(await freePort(), { env: { OTEL_SERVICE_NAME: 'e2e-go' } });
-  gateway = await startNodeGateway(await freePort(), go.port, { OTEL_SERVICE_NAME: 'e2e-gateway' });
+  // Mounted under /api upstream: its calls have targets of their own, so only Node.js async context ties them.
+  gateway = await startNodeGateway(await freePort(), go.port, { OTEL_SERVICE_NAME: 'e2e-gateway' }, '/api');
   const ports = [python, node, nginx, relay, proxy, gateway, go].map((p) => p.port).join(',');
   sonde = startSonde(
     ['--print', 'disabled', '--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${ports}"\n    - exe_path: "*/curl"\n    - exe_path: "*/node"\n`)],
@@ -164,15 +165,15 @@ describe('the whole chain, in Jaeger: curl -> nginx -> Python -> Node -> Go', ()
   });
 
   it.each([1, 10, 50])('%i client(s) at once: one trace per request, every span the child of its caller', async (clients) => {
-    const path = (hop: 'p' | 'q', i: number): string => `/${hop}${clients}-${i}`;
+    const path = (hop: 'p' | 'q' | 'api', i: number): string => (hop === 'api' ? `/api/q${clients}-${i}` : `/${hop}${clients}-${i}`);
     const runs = await Promise.all(
       Array.from({ length: clients }, (_, i) => curl([`http://127.0.0.1:${proxy.port}${path('p', i)}?to=http://127.0.0.1:${gateway.port}${path('q', i)}`])),
     );
     expect(runs.flat().map((r) => r.status)).toEqual(Array(clients).fill(200));
     // Every span of the chain, found by what it is (service, kind, path), not by its links.
-    const hops: ReadonlyArray<readonly [service: string, kind: 'CLIENT' | 'SERVER', hop: 'p' | 'q']> = [
+    const hops: ReadonlyArray<readonly [service: string, kind: 'CLIENT' | 'SERVER', hop: 'p' | 'q' | 'api']> = [
       ['curl', 'CLIENT', 'p'], ['nginx', 'SERVER', 'p'], ['nginx', 'CLIENT', 'p'], ['e2e-relay', 'SERVER', 'p'],
-      ['e2e-relay', 'CLIENT', 'q'], ['e2e-gateway', 'SERVER', 'q'], ['e2e-gateway', 'CLIENT', 'q'], ['e2e-go', 'SERVER', 'q'],
+      ['e2e-relay', 'CLIENT', 'q'], ['e2e-gateway', 'SERVER', 'q'], ['e2e-gateway', 'CLIENT', 'api'], ['e2e-go', 'SERVER', 'api'],
     ];
     const pathOf = (s: JaegerSpan): string => String(s.attributes['url.path'] ?? new URL(String(s.attributes['url.full'] ?? 'http://x/')).pathname);
     const chains = async (): Promise<Array<Array<JaegerSpan | undefined>>> => {

@@ -89,13 +89,20 @@ export async function startNodeServer(port: number, host = '127.0.0.1', env: Nod
   return { pid: child.pid!, port, dir: '', stop: stopper(child) };
 }
 
-/** test/peers/node-gateway.mjs: forwards every request, same method and target, to 127.0.0.1:upstreamPort. */
-export async function startNodeGateway(port: number, upstreamPort: number, env: NodeJS.ProcessEnv = {}): Promise<Peer> {
-  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-gateway.mjs'), String(port), String(upstreamPort)], {
+/** test/peers/node-gateway.mjs: forwards every request, same method, to 127.0.0.1:upstreamPort, its target under `base`. */
+export async function startNodeGateway(port: number, upstreamPort: number, env: NodeJS.ProcessEnv = {}, base = ''): Promise<Peer> {
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-gateway.mjs'), String(port), String(upstreamPort), base], {
     env: { ...process.env, ...env },
     stdio: 'ignore',
   });
   await listening(child, port, '127.0.0.1', 'node gateway');
+  return { pid: child.pid!, port, dir: '', stop: stopper(child) };
+}
+
+/** test/peers/node-api.mjs: turns each request into calls with targets of its own to 127.0.0.1:upstreamPort. */
+export async function startNodeApi(port: number, upstreamPort: number): Promise<Peer> {
+  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-api.mjs'), String(port), String(upstreamPort)], { stdio: 'ignore' });
+  await listening(child, port, '127.0.0.1', 'node api');
   return { pid: child.pid!, port, dir: '', stop: stopper(child) };
 }
 

@@ -174,6 +174,8 @@ describe('a call made while serving a request (a thread per connection)', () => 
     // The relay's SERVER spans for these requests, then the whole chain of each.
     const relayIn = await sonde.waitForSpans((s) => serverSpansOn(relay.port)(s) && ports.has(Number(s.attributes['client.port'])), clients);
     await sonde.waitForSpans((s) => serverSpansOn(node.port)(s) && relayIn.some((r) => r.traceId === s.traceId), clients);
+    // curl's own spans end last (when it has read the answer): wait for each relay request's parent.
+    await waitFor(() => relayIn.every((r) => sonde.spansWhere((s) => s.spanId === r.parentSpanId).length > 0), 'curl\'s spans', 10_000).catch(() => undefined);
     for (const r of relayIn) {
       const [curlSpan] = sonde.spansWhere((s) => s.spanId === r.parentSpanId);
       expect(curlSpan?.kind).toBe('CLIENT');

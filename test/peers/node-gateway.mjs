@@ -1,16 +1,18 @@
 // A Node.js gateway for the tests, as API gateways and backends-for-frontends
-// run: every request is forwarded, same method and target, to the upstream
-// over a keep-alive agent, and answered with the upstream's status and body.
-// It knows nothing of tracing. Usage: node node-gateway.mjs PORT UPSTREAM_PORT
-// Prints "ready" once listening.
+// run: every request is forwarded, same method, to the upstream over a
+// keep-alive agent (its target under BASE, when given: a service mounted
+// under a prefix), and answered with the upstream's status and body. It
+// knows nothing of tracing.
+// Usage: node node-gateway.mjs PORT UPSTREAM_PORT [BASE]; prints "ready" once listening.
 import { Agent, createServer, request } from 'node:http';
 
 const port = Number(process.argv[2]);
 const upstreamPort = Number(process.argv[3]);
+const base = process.argv[4] ?? '';
 const agent = new Agent({ keepAlive: true, maxSockets: 64 });
 
 const server = createServer((req, res) => {
-  const out = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: req.url, agent }, (answer) => {
+  const out = request({ host: '127.0.0.1', port: upstreamPort, method: req.method, path: base + req.url, agent }, (answer) => {
     res.writeHead(answer.statusCode ?? 502, { 'content-type': answer.headers['content-type'] ?? 'text/plain' });
     answer.pipe(res);
   });

@@ -31,7 +31,7 @@ typedef int __s32; typedef unsigned long long __u64;
 #include "sonde.h"
 struct all { struct sonde_data_event d; struct sonde_conn_event c; struct sonde_state_event s;
   struct sonde_proc_event p; struct sonde_exec_event e; struct sonde_config g; struct sonde_conn_info i;
-  struct sonde_counters k; struct sonde_tls_bind_event b; struct sonde_inject_event j; } all;\n`,
+  struct sonde_counters k; struct sonde_tls_bind_event b; struct sonde_inject_event j; struct sonde_node_async_event n; } all;\n`,
   );
   const obj = join(dir, 'abi.o');
   execFileSync('clang', ['-g', '-O2', '-target', 'bpf', '-I', join(ROOT, 'bpf'), '-c', src, '-o', obj]);
@@ -59,6 +59,7 @@ describe('event ABI', () => {
     ['sonde_counters', Layout.counters],
     ['sonde_tls_bind_event', Layout.tlsBind],
     ['sonde_inject_event', Layout.inject],
+    ['sonde_node_async_event', Layout.nodeAsync],
   ];
   it.each(cases)('%s matches abi.ts', (name, expected) => {
     const actual = layoutOf(types, name);
