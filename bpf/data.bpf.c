@@ -66,6 +66,7 @@ static __always_inline void fill_data(struct sonde_data_event *ev, const struct 
 	ev->role = m->role;
 	ev->source = m->source;
 	ev->flags = flags;
+	ev->user_sp = user_sp_lo();
 }
 
 __noinline int emit_data(const struct data_meta *m, const struct chunk *k)

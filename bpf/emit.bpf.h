@@ -4,6 +4,8 @@
 #define __SONDE_EMIT_BPF_H
 
 #include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_tracing.h>
 #include "maps.bpf.h"
 #include "sock.bpf.h"
 
@@ -55,6 +57,19 @@ static __always_inline void fill_header(struct sonde_event_header *h, __u8 type,
 	h->pid = id >> 32;
 	h->tid = (__u32)id;
 	h->type = type;
+}
+
+/* The low 32 bits of the current thread's user stack pointer (a thread's
+ * stack spans far less than 4 GiB, so differences stay exact); 0 where
+ * the kernel has no bpf_task_pt_regs (before 5.15). */
+static __always_inline __u32 user_sp_lo(void)
+{
+	struct pt_regs *regs;
+
+	if (!bpf_core_enum_value_exists(enum bpf_func_id, BPF_FUNC_task_pt_regs))
+		return 0;
+	regs = (struct pt_regs *)bpf_task_pt_regs(bpf_get_current_task_btf());
+	return regs ? (__u32)PT_REGS_SP_CORE(regs) : 0;
 }
 
 /* A process record about the current task. */

@@ -8,15 +8,17 @@
  *
  *   InternalCallbackScope(Environment*, Local<Object>, const async_context&, int)  node_scope
  *   InternalCallbackScope(AsyncWrap*, int)                                         node_scope_wrap
- *   InternalCallbackScope::Close(), entry and return                               node_scope_close, node_scope_closed
  *   AsyncWrap::AsyncReset(Local<Object>, double, bool), entry and return           node_reset, node_reset_ret
  *
  * Every callback from libuv into JavaScript (a socket read, a connect, a
- * DNS answer, a timer) runs inside an InternalCallbackScope, and Close()
- * returns once the nextTicks and microtasks it queued have run. Each
- * native async resource (a socket, a connect request, an HTTP parser)
- * gets its id in AsyncReset. These are C++ member functions: `this` comes
- * first, so arguments are shifted by one register.
+ * DNS answer, a timer) runs inside an InternalCallbackScope, an object on
+ * the stack of the frame that opens it: the scope is open while the thread
+ * runs below that address (its nextTicks and microtasks run in its
+ * Close(), still below), so no probe on Close is needed: a uprobe is a
+ * trap, the costliest part of all this. Each native async resource (a
+ * socket, a connect request, an HTTP parser) gets its id in AsyncReset.
+ * These are C++ member functions: `this` comes first, so arguments are
+ * shifted by one register.
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
@@ -41,7 +43,7 @@ struct {
 	__type(value, __u64);
 } node_resets SEC(".maps");
 
-static __always_inline void emit_node_async(__u8 kind, __u64 async_id, const void *scope)
+static __always_inline void emit_node_async(struct pt_regs *ctx, __u8 kind, __u64 async_id, const void *scope)
 {
 	struct sonde_node_async_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
@@ -52,6 +54,7 @@ static __always_inline void emit_node_async(__u8 kind, __u64 async_id, const voi
 	fill_header(&ev->hdr, SONDE_EV_NODE_ASYNC, bpf_ktime_get_ns());
 	ev->async_id = async_id;
 	ev->scope = (__u64)scope;
+	ev->sp = PT_REGS_SP(ctx);
 	ev->kind = kind;
 	bpf_ringbuf_submit(ev, rb_flags());
 }
@@ -74,7 +77,7 @@ int BPF_KPROBE(sonde_node_scope, void *self, void *env, void *object, const void
 		return 0;
 	/* struct async_context { double async_id; double trigger_async_id; } */
 	bpf_probe_read_user(&id, sizeof(id), async_context);
-	emit_node_async(SONDE_NODE_SCOPE_ENTER, id, self);
+	emit_node_async(ctx, SONDE_NODE_SCOPE_ENTER, id, self);
 	return 0;
 }
 
@@ -83,25 +86,7 @@ int BPF_KPROBE(sonde_node_scope_wrap, void *self, const void *wrap)
 {
 	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
 		return 0;
-	emit_node_async(SONDE_NODE_SCOPE_ENTER, async_id_of(wrap), self);
-	return 0;
-}
-
-SEC("uprobe")
-int BPF_KPROBE(sonde_node_scope_close, void *self)
-{
-	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	emit_node_async(SONDE_NODE_SCOPE_CLOSE, 0, self);
-	return 0;
-}
-
-SEC("uretprobe")
-int BPF_KRETPROBE(sonde_node_scope_closed)
-{
-	if (!pid_traced(bpf_get_current_pid_tgid() >> 32))
-		return 0;
-	emit_node_async(SONDE_NODE_SCOPE_CLOSED, 0, NULL);
+	emit_node_async(ctx, SONDE_NODE_SCOPE_ENTER, async_id_of(wrap), self);
 	return 0;
 }
 
@@ -129,6 +114,6 @@ int BPF_KRETPROBE(sonde_node_reset_ret)
 		return 0;
 	self = *wrap;
 	bpf_map_delete_elem(&node_resets, &id);
-	emit_node_async(SONDE_NODE_RESOURCE, async_id_of((const void *)self), NULL);
+	emit_node_async(ctx, SONDE_NODE_RESOURCE, async_id_of((const void *)self), NULL);
 	return 0;
 }

@@ -143,7 +143,7 @@ struct sonde_data_event {
 	__u8 role;     /* enum sonde_role, as the kernel knows it */
 	__u8 source;   /* enum sonde_source */
 	__u8 flags;    /* enum sonde_data_flags */
-	__u8 pad[4];
+	__u32 user_sp; /* low 32 bits of the thread's user stack pointer in the call (0: unknown); see SONDE_EV_NODE_ASYNC */
 	__u64 tls;     /* TLS records: the session (SSL *, gnutls_session_t); else 0 */
 	__u8 data[SONDE_MAX_CAPTURE];
 };
@@ -244,22 +244,23 @@ struct sonde_inject_event {
 
 /* What a SONDE_EV_NODE_ASYNC reports. */
 enum sonde_node_async_kind {
-	SONDE_NODE_SCOPE_ENTER = 0, /* native code calls into JS for resource async_id: scope `scope` opens (InternalCallbackScope) */
-	SONDE_NODE_SCOPE_CLOSE = 1, /* Close() of scope `scope` is called: it runs the nextTicks and microtasks queued... */
-	SONDE_NODE_SCOPE_CLOSED = 2,/* ...and returns (the innermost Close() call still running) */
-	SONDE_NODE_RESOURCE = 3,    /* a native async resource got the id async_id (AsyncWrap::AsyncReset) */
+	SONDE_NODE_SCOPE_ENTER = 0, /* native code calls into JS for resource async_id (InternalCallbackScope) */
+	SONDE_NODE_RESOURCE = 1,    /* a native async resource got the id async_id (AsyncWrap::AsyncReset) */
 };
 /*
  * SONDE_EV_NODE_ASYNC: thread hdr.tid of the Node.js process hdr.pid.
  * Async ids are doubles in Node.js; `async_id` carries the double's 64
  * bits unchanged (BPF has no floating point). `scope` is the
- * InternalCallbackScope's address: it names a scope until it is closed
- * (Close() may be called twice, the second time doing nothing).
+ * InternalCallbackScope object's address: on the stack, in the frame that
+ * opened the scope, which is open while the thread runs below it (data
+ * records carry their call's stack pointer); `sp` is the user stack
+ * pointer at the probe.
  */
 struct sonde_node_async_event {
 	struct sonde_event_header hdr;
 	__u64 async_id;
-	__u64 scope;
+	__u64 scope;   /* SCOPE_ENTER only */
+	__u64 sp;
 	__u8 kind;     /* enum sonde_node_async_kind */
 	__u8 pad[7];
 };

@@ -304,6 +304,7 @@ export class Collector {
         spans: stats.spans,
         unsampledSpans: stats.unsampled,
         traceGraph: this.pipeline.traceGraphStats,
+        ...(this.node ? { nodeAsync: { ...this.pipeline.asyncStats, ...this.node.stats } } : {}),
         kernel: {
           dataRecords: counters[Counter.DataRecords] ?? 0,
           dataBytes: counters[Counter.DataBytes] ?? 0,

@@ -6,10 +6,10 @@
  *
  * Everything JavaScript does runs inside a callback from native code (an
  * InternalCallbackScope: a socket's data, a connect, a DNS answer, a
- * timer), and Node.js names each by its async resource. A thread's work is
- * set when such a callback begins and lasts until it is closed, its
- * nextTicks and microtasks run (scopes nest: closing one goes back to the
- * one around it):
+ * timer), and Node.js names each by its async resource. The scope is an
+ * object in the frame that opened it: it is open while the thread runs
+ * below that address (its nextTicks and microtasks run in its Close(),
+ * still below), and scopes nest as frames do. What a scope works for:
  *
  *  - the first callback after the thread read bytes from a connection is
  *    that read's (libuv calls it straight after the read), and so are later
@@ -20,10 +20,10 @@
  *  - the first callback of a resource made while working for a request
  *    (the connect request, DNS lookup and parser an outgoing call makes; a
  *    kept-alive socket is given a new id when it is reused) works for that
- *    request; later ones do not (a pooled socket whose reads Sonde does
- *    not see, a database's, may be serving another request by then);
- *  - a callback run inside a running one (a parser's, inside its socket's
- *    read) keeps the running one's work;
+ *    request, and so do later ones that run inside a callback working for
+ *    it (the parser's, inside its socket's read); others do not (a pooled
+ *    socket whose reads Sonde does not see, a database's, may be serving
+ *    another request by then);
  *  - any other callback (timers and immediates name no resource) works for
  *    no known request, and its calls stay roots.
  *
@@ -40,8 +40,8 @@ export interface Work<R> {
 }
 
 interface Scope<R> {
-  /** The InternalCallbackScope's address. */
-  readonly self: number;
+  /** Low 32 bits of the InternalCallbackScope's address. */
+  readonly at: number;
   readonly work: Work<R> | null;
 }
 
@@ -51,10 +51,8 @@ interface ThreadState<R> {
   /** The resource whose callback followed the last read, and what it works for. */
   windowId: number;
   windowWork: Work<R> | null;
-  /** Callbacks open, innermost last. */
+  /** Callbacks that may still be open, innermost last. */
   readonly scopes: Scope<R>[];
-  /** Close() calls running, innermost last: did each close an open scope (a second Close() does nothing)? */
-  readonly closing: boolean[];
   /** Resources made while working for a request, oldest first. */
   readonly owners: Map<number, Work<R>>;
 }
@@ -63,6 +61,12 @@ interface ThreadState<R> {
 const MAX_OWNERS = 8192;
 /** Callbacks open at once on one thread; deeper, what it works for is forgotten. */
 const MAX_DEPTH = 64;
+/**
+ * A scope object is in the frame that calls its constructor, just above
+ * the stack pointer there. One farther away is not on the stack (napi's
+ * CallbackScope allocates it), and its life cannot be told.
+ */
+const MAX_FRAME_BYTES = 64 * 1024;
 /** Threads remembered; past it, the oldest is forgotten. */
 const MAX_THREADS = 4096;
 
@@ -91,7 +95,6 @@ export class AsyncTies<R> {
     if (t === undefined) return;
     t.readSock = sock;
     t.scopes.length = 0;
-    t.closing.length = 0;
     t.windowId = 0;
     t.windowWork = null;
   }
@@ -99,45 +102,38 @@ export class AsyncTies<R> {
   event(ev: NodeAsyncEvent): void {
     this.stats.events++;
     const t = this.thread(ev.pid, ev.tid);
-    switch (ev.kind) {
-      case NodeAsyncKind.ScopeEnter:
-        if (t.scopes.length >= MAX_DEPTH) t.scopes.length = 0;
-        t.scopes.push({ self: ev.scope, work: this.entered(t, ev.asyncId) });
-        break;
-      case NodeAsyncKind.ScopeClose: {
-        let i = t.scopes.length - 1;
-        while (i >= 0 && t.scopes[i]!.self !== ev.scope) i--;
-        // Scopes opened inside it and not seen closing are gone with it.
-        if (i >= 0) t.scopes.length = i + 1;
-        t.closing.push(i >= 0);
-        break;
-      }
-      case NodeAsyncKind.ScopeClosed:
-        // Its nextTicks and microtasks have run, still working for it: now it is done.
-        if (t.closing.pop() === true) t.scopes.pop();
-        break;
-      case NodeAsyncKind.Resource: {
-        const id = ev.asyncId;
-        if (!(id > 0 && Number.isSafeInteger(id))) {
-          // Not an async id: this node lays out AsyncWrap otherwise; its resources cannot be trusted.
-          this.stats.badIds++;
-          this.badLayout.add(ev.pid);
-          break;
-        }
-        const work = current(t);
-        if (work === null || this.badLayout.has(ev.pid)) break;
-        if (t.owners.size >= MAX_OWNERS) t.owners.delete(t.owners.keys().next().value!);
-        t.owners.set(id, work);
-        break;
-      }
+    const sp = low32(ev.sp);
+    if (ev.kind === NodeAsyncKind.ScopeEnter) {
+      const scope = low32(ev.scope);
+      const above = distance(sp, scope);
+      // A scope not on the stack (napi's CallbackScope allocates it) still opens JS for no known request:
+      // it counts as one just above the frame that made it, so no older scope shows through.
+      const at = above > 0 && above <= MAX_FRAME_BYTES ? scope : low32(ev.sp + MAX_FRAME_BYTES);
+      const onStack = at === scope;
+      // Scopes at or below the new one have closed: their frames are gone.
+      while (t.scopes.length > 0 && distance(at, t.scopes[t.scopes.length - 1]!.at) <= 0) t.scopes.pop();
+      if (t.scopes.length >= MAX_DEPTH) t.scopes.length = 0;
+      t.scopes.push({ at, work: onStack ? this.entered(t, ev.asyncId) : null });
+      return;
     }
+    const id = ev.asyncId;
+    if (!(id > 0 && Number.isSafeInteger(id))) {
+      // Not an async id: this node lays out AsyncWrap otherwise; its resources cannot be trusted.
+      this.stats.badIds++;
+      this.badLayout.add(ev.pid);
+      return;
+    }
+    const work = current(t, sp);
+    if (work === null || this.badLayout.has(ev.pid)) return;
+    if (t.owners.size >= MAX_OWNERS) t.owners.delete(t.owners.keys().next().value!);
+    t.owners.set(id, work);
   }
 
   /** What a callback for resource `id` that begins now works for. */
   private entered(t: ThreadState<R>, id: number): Work<R> | null {
     const afterRead = t.readSock;
     t.readSock = null;
-    if (id <= 0) return current(t); // timers and immediates name no resource
+    if (id <= 0) return null; // timers and immediates name no resource
     if (afterRead !== null) {
       t.windowId = id;
       t.windowWork = this.workOfRead(afterRead) ?? null;
@@ -146,12 +142,13 @@ export class AsyncTies<R> {
     if (id === t.windowId) return t.windowWork;
     const owned = t.owners.get(id);
     if (owned !== undefined) {
-      // Once: a socket's later callbacks may be for whoever uses it next.
-      t.owners.delete(id);
+      // Once, unless it runs inside a callback working for the same request (a call's response
+      // parser, inside its socket's read): a socket's later callbacks may be for whoever uses it next.
+      if (t.scopes[t.scopes.length - 1]?.work?.req !== owned.req) t.owners.delete(id);
       return owned;
     }
-    // A callback run inside a running one (a parser's, inside its socket's read) keeps its work.
-    return current(t);
+    // Not inherited from a scope around it: that one may have closed unseen (scopes are seen opening only).
+    return null;
   }
 
   /** Is this a Node.js thread whose async context is followed? */
@@ -159,10 +156,10 @@ export class AsyncTies<R> {
     return this.threads.has(threadKey(pid, tid));
   }
 
-  /** What the thread's running callback works for, if anything. */
-  workOf(pid: number, tid: number): Work<R> | undefined {
+  /** What the thread works for in a call made with stack pointer `sp` (low 32 bits; 0: unknown), if anything. */
+  workOf(pid: number, tid: number, sp: number): Work<R> | undefined {
     const t = this.threads.get(threadKey(pid, tid));
-    return (t && current(t)) ?? undefined;
+    return t === undefined || sp === 0 ? undefined : (current(t, sp) ?? undefined);
   }
 
   forgetProcess(pid: number): void {
@@ -175,14 +172,22 @@ export class AsyncTies<R> {
     let t = this.threads.get(key);
     if (t === undefined) {
       if (this.threads.size >= MAX_THREADS) this.threads.delete(this.threads.keys().next().value!);
-      t = { readSock: null, windowId: 0, windowWork: null, scopes: [], closing: [], owners: new Map() };
+      t = { readSock: null, windowId: 0, windowWork: null, scopes: [], owners: new Map() };
       this.threads.set(key, t);
     }
     return t;
   }
 }
 
-const current = <R>(t: ThreadState<R>): Work<R> | null => t.scopes[t.scopes.length - 1]?.work ?? null;
+/** The work of the innermost scope still open for code running at `sp`: those below it have closed. */
+function current<R>(t: ThreadState<R>, sp: number): Work<R> | null {
+  while (t.scopes.length > 0 && distance(sp, t.scopes[t.scopes.length - 1]!.at) <= 0) t.scopes.pop();
+  return t.scopes[t.scopes.length - 1]?.work ?? null;
+}
+
+const low32 = (addr: number): number => addr % 4294967296;
+/** How far `to` is above `from`, as a signed 32-bit distance: a thread's stack spans far less than 4 GiB. */
+const distance = (from: number, to: number): number => (to - from) | 0;
 
 /** Pids and tids are below 2^22 (PID_MAX_LIMIT): one exact number for both. */
 const threadKey = (pid: number, tid: number): number => pid * 4194304 + tid;

@@ -190,6 +190,8 @@ interface Connection {
    * may, and a new key string per drain was ~100 bytes per request.
    */
   pairs: [string | undefined, string | undefined];
+  /** The user stack pointer (low 32 bits) of the last record sent, 0 if unknown: where in its thread's stack the send was made. */
+  sentSp: number;
   /** A client connection: the request its latest request was sent for (Node.js async context reads its answers with it). */
   sentFor: Work<RequestStart> | undefined;
 }
@@ -433,6 +435,7 @@ export class ConnectionTracker {
     conn.pid = ev.pid;
     conn.tids[ev.direction & 1] = ev.tid;
     if (ev.direction === Direction.Ingress) this.async.read(ev.pid, ev.tid, conn.sock);
+    else conn.sentSp = ev.userSp ?? 0;
     if (conn.role === Role.Unknown && ev.role !== Role.Unknown) conn.role = ev.role as RoleValue;
     if (conn.protocol === 'ignored') return;
 
@@ -563,6 +566,7 @@ export class ConnectionTracker {
       mirrorTuple: known ? tupleKey(endpoints.remote, endpoints.local) : undefined,
       pairs: [undefined, undefined],
       sentFor: undefined,
+      sentSp: 0,
     };
     this.conns.set(sock, conn);
     if (conn.tuple !== undefined) {
@@ -697,7 +701,7 @@ export class ConnectionTracker {
   private servedBy(conn: Connection, req: RequestStart): RequestStart | undefined {
     const tid = conn.tids[Direction.Egress];
     // HTTP/1 only: one send of an HTTP/2 session may carry the streams of calls made for many requests.
-    const work = conn.protocol === 'http1' ? this.async.workOf(conn.pid, tid) : undefined;
+    const work = conn.protocol === 'http1' ? this.async.workOf(conn.pid, tid, conn.sentSp) : undefined;
     // Async context names the request; it ties only while that request is still unanswered.
     const byAsync = work !== undefined && this.conns.get(work.sock)?.parser?.inFlight() === work.req ? work : undefined;
     // Answers on this connection are read for the same request (HTTP/1: one at a time).

@@ -25,7 +25,7 @@ export const EventType = {
 } as const;
 
 /** What a Node.js async record reports (enum sonde_node_async_kind). */
-export const NodeAsyncKind = { ScopeEnter: 0, ScopeClose: 1, ScopeClosed: 2, Resource: 3 } as const;
+export const NodeAsyncKind = { ScopeEnter: 0, Resource: 1 } as const;
 export type NodeAsyncKindValue = (typeof NodeAsyncKind)[keyof typeof NodeAsyncKind];
 
 export const Direction = { Egress: 0, Ingress: 1 } as const;
@@ -67,7 +67,7 @@ export const Layout = {
   tuple: { size: 40, saddr: 0, daddr: 16, sport: 32, dport: 34, family: 36 },
   data: {
     sock: 24, ts_end: 32, seq: 40, len: 44, captured: 48, offset: 52,
-    direction: 56, role: 57, source: 58, flags: 59, tls: 64, data: 72,
+    direction: 56, role: 57, source: 58, flags: 59, user_sp: 60, tls: 64, data: 72,
   },
   tlsBind: { size: 40, sock: 24, tls: 32 },
   conn: { size: 80, sock: 24, tuple: 32, role: 72 },
@@ -78,7 +78,7 @@ export const Layout = {
   connInfo: { size: 16, role: 0, ignored: 1, announced: 2, skipping: 3, tls: 5, tls_ignored: 6, whole: 7, skip_seq: 8 },
   counters: { size: 104, n: 0 },
   inject: { size: 104, tuple: 24, trace_id: 64, span_id: 80, at: 88, len: 92, msg_size: 96 },
-  nodeAsync: { size: 48, async_id: 24, scope: 32, kind: 40 },
+  nodeAsync: { size: 56, async_id: 24, scope: 32, sp: 40, kind: 48 },
 } as const;
 
 /** Kernel monotonic ns as a number: exact for 104 days of uptime, then to within a few ns. */
@@ -104,6 +104,8 @@ export interface DataEvent {
   readonly flags: number;
   /** TLS records (source Tls): the library's session pointer; 0n otherwise. */
   readonly tls: bigint;
+  /** Low 32 bits of the thread's user stack pointer in the call; 0 or absent: unknown. */
+  readonly userSp?: number;
   readonly data: Uint8Array;
 }
 
@@ -171,11 +173,11 @@ export interface InjectEvent {
 }
 
 /**
- * Thread `tid` of the Node.js process `pid` opened the callback scope
- * `scope` into JS for the async resource `asyncId`, began or finished
- * closing one, or made the resource `asyncId` (bpf/node.bpf.c). An id is
- * a double; here it is that number. `scope` is an address (exact below
- * 2^53, as user addresses are).
+ * Thread `tid` of the Node.js process `pid` opened the callback scope at
+ * `scope` into JS for the async resource `asyncId`, or made the resource
+ * `asyncId` (bpf/node.bpf.c); `sp` is its stack pointer then. An id is a
+ * double; here it is that number. Addresses are exact (user addresses are
+ * below 2^53).
  */
 export interface NodeAsyncEvent {
   readonly type: typeof EventType.NodeAsync;
@@ -185,6 +187,7 @@ export interface NodeAsyncEvent {
   readonly kind: NodeAsyncKindValue;
   readonly asyncId: number;
   readonly scope: number;
+  readonly sp: number;
 }
 
 export type KernelEvent = DataEvent | ConnOpenEvent | ConnStateEvent | ProcEvent | TlsBindEvent | InjectEvent | NodeAsyncEvent;
@@ -267,6 +270,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         source: bytes[off + L.source]!,
         flags: bytes[off + L.flags]!,
         tls: handles.read(view, off + L.tls),
+        userSp: view.getUint32(off + L.user_sp, true),
         data: captured === 0 ? EMPTY : arena.copy(bytes, off + L.data, off + L.data + captured),
       };
     }
@@ -333,6 +337,7 @@ export function decodeEvent(view: DataView, bytes: Uint8Array, off: number, len:
         kind: kind as NodeAsyncKindValue,
         asyncId: view.getFloat64(off + L.async_id, true),
         scope: readU64(view, off + L.scope),
+        sp: readU64(view, off + L.sp),
       };
     }
     case EventType.ProcExit:

@@ -20,14 +20,11 @@ interface Probe {
 }
 
 const RESET = '_ZN4node9AsyncWrap10AsyncResetEN2v85LocalINS1_6ObjectEEEdb';
-const CLOSE = '_ZN4node21InternalCallbackScope5CloseEv';
 
-/** Itanium names: node::InternalCallbackScope's two constructors and Close(), node::AsyncWrap::AsyncReset(Local<Object>, double, bool). */
+/** Itanium names: node::InternalCallbackScope's two constructors, node::AsyncWrap::AsyncReset(Local<Object>, double, bool). */
 const PROBES: readonly Probe[] = [
   { func: '_ZN4node21InternalCallbackScopeC1EPNS_11EnvironmentEN2v85LocalINS3_6ObjectEEERKNS_13async_contextEi', program: 'sonde_node_scope', ret: false },
   { func: '_ZN4node21InternalCallbackScopeC1EPNS_9AsyncWrapEi', program: 'sonde_node_scope_wrap', ret: false },
-  { func: CLOSE, program: 'sonde_node_scope_close', ret: false },
-  { func: CLOSE, program: 'sonde_node_scope_closed', ret: true },
   { func: RESET, program: 'sonde_node_reset', ret: false },
   { func: RESET, program: 'sonde_node_reset_ret', ret: true },
 ];

@@ -106,6 +106,11 @@ export class Pipeline {
     return this.tracker.stats;
   }
 
+  /** Node.js async context: records followed, ids not understood. */
+  get asyncStats(): ConnectionTracker['asyncStats'] {
+    return this.tracker.asyncStats;
+  }
+
   handle(batch: ReadonlyArray<KernelEvent | DecodeError>): void {
     const registry = this.deps.registry;
     this.stats.batches++;
