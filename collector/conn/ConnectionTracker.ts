@@ -355,7 +355,7 @@ export class ConnectionTracker {
     return { ...ev, seq, length: ev.length + n, data };
   }
 
-  /** The Node.js runtime entered or left a callback, or made an async resource (AsyncTies). */
+  /** The Node.js runtime opened a callback into JavaScript, or made an async resource (AsyncTies). */
   onNodeAsync(ev: NodeAsyncEvent): void {
     this.async.event(ev);
   }

@@ -114,7 +114,11 @@ export class TraceGraph {
    */
   clientStarted(req: RequestStart, exchange: string | undefined, servedBy: RequestStart | undefined): void {
     const request = describe(req);
-    const remote = remoteParent(req.requestHeaders);
+    const sent = remoteParent(req.requestHeaders);
+    // A proxy passing on the traceparent it was sent names its caller's span, not one of its own: this
+    // span is then its SERVER span's child, with an id of its own (taking the header's would make two
+    // spans of one id).
+    const remote = sent !== null && servedBy !== undefined && sameSpan(sent, remoteParent(servedBy.requestHeaders)) ? null : sent;
     // A request a proxy forwards (ProxyTies) had no reason for a placement until now: it is a root, placed now.
     const serving = servedBy === undefined ? undefined : (this.placements.get(servedBy) ?? this.adopt(servedBy));
     let p: Placement;
@@ -214,3 +218,5 @@ function copyTraceId(from: Placement, to: Placement): void {
 }
 
 const describe = (req: RequestStart): string => `${req.method} ${req.target}`;
+
+const sameSpan = (a: RemoteParent, b: RemoteParent | null): boolean => b !== null && a.traceId === b.traceId && a.spanId === b.spanId;

@@ -4,6 +4,7 @@
  * (python3 http.server, a Node server, nginx) serve real clients (curl, a
  * Node client); the traces are read back through Jaeger's query API.
  */
+import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jaegerBinary, queryTraces, services, startJaeger, waitForSpans, type Jaeger, type JaegerSpan } from '../helpers/jaeger.js';
 import { startGoHttp2Server } from '../helpers/http2.js';
@@ -207,6 +208,24 @@ describe('the whole chain, in Jaeger: curl -> nginx -> Python -> Node -> Go', ()
     expect({ wrong, missing, roots: clients === 1 ? roots : [] }).toEqual({ wrong: 0, missing: 0, roots: [] });
     expect(correct / spans, `roots where a parent was due: ${roots.join(', ')}`).toBeGreaterThanOrEqual(0.99);
     for (const chain of found) if (chain.every((s) => s!.parentSpanId !== '' || s === chain[0])) expect(new Set(chain.map((s) => s!.traceId)).size).toBe(1);
+  });
+});
+
+describe('a request carrying a traceparent, through the whole chain', () => {
+  it('keeps its trace id end to end: all eight spans are in that trace, curl\'s span is the one it names', async () => {
+    const traceId = randomBytes(16).toString('hex');
+    const parentId = randomBytes(8).toString('hex');
+    const [r] = await curl([`http://127.0.0.1:${proxy.port}/tp-chain?to=http://127.0.0.1:${gateway.port}/tp-down`], ['-H', `traceparent: 00-${traceId}-${parentId}-01`]);
+    expect(r!.status).toBe(200);
+    const inTrace = await waitForSpans(jaeger, 'e2e-go', (s) => s.traceId === traceId, 8, 20_000).catch(() => [] as JaegerSpan[]);
+    const services = inTrace.map((s) => `${String(s.resource['service.name'])} ${s.kind}`).sort();
+    expect(services).toEqual([
+      'curl CLIENT', 'e2e-gateway CLIENT', 'e2e-gateway SERVER', 'e2e-go SERVER', 'e2e-relay CLIENT', 'e2e-relay SERVER', 'nginx CLIENT', 'nginx SERVER',
+    ]);
+    const curlSpan = inTrace.find((s) => s.kind === 'CLIENT' && s.resource['service.name'] === 'curl');
+    expect(curlSpan!.spanId).toBe(parentId);
+    // Every other span hangs from one in the same trace.
+    for (const s of inTrace) if (s !== curlSpan) expect(inTrace.some((p) => p.spanId === s.parentSpanId), `${String(s.resource['service.name'])} ${s.kind}`).toBe(true);
   });
 });
 

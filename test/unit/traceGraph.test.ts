@@ -38,6 +38,17 @@ describe('TraceGraph', () => {
     expect(view(g.take(K('c'), undefined)!)).toMatchObject({ traceId: TRACE, spanId: PARENT, parent: undefined });
   });
 
+  it('a proxy passing on the traceparent it was sent: its CLIENT span is its SERVER span\'s child, with an id of its own', () => {
+    const g = graph();
+    const tp: Header[] = [['traceparent', `00-${TRACE}-${PARENT}-01`]];
+    g.serverStarted(R('s', req('/', tp)), undefined, true);
+    g.clientStarted(R('c', req('/', tp)), undefined, K('s'));
+    const server = view(g.take(K('s'), undefined)!);
+    const client = view(g.take(K('c'), undefined)!);
+    expect(client).toMatchObject({ traceId: TRACE, parent: { spanId: server.spanId } });
+    expect(client.spanId).not.toBe(PARENT);
+  });
+
   it('both ends on this host: client first, then server; or server first (its read overtook the send): the same tie', () => {
     for (const serverFirst of [false, true]) {
       const g = graph();
