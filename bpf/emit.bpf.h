@@ -99,8 +99,10 @@ static __always_inline void emit_proc(__u8 type, __u8 verdict, __u16 port, bool 
 	bpf_ringbuf_submit(ev, wake ? BPF_RB_FORCE_WAKEUP : rb_flags());
 }
 
-/* The addresses and role of a socket, sent once: data records do not repeat them. */
-static __always_inline void emit_conn_open(struct sock *sk, __u8 role)
+/* The addresses and role of a socket, sent once: data records do not
+ * repeat them. `owner`: the pid_tgid it is announced for (0: the current
+ * task's). */
+static __always_inline void emit_conn_open_for(struct sock *sk, __u8 role, __u64 owner)
 {
 	struct sonde_conn_event *ev = bpf_ringbuf_reserve(&events, sizeof(*ev), 0);
 
@@ -109,10 +111,19 @@ static __always_inline void emit_conn_open(struct sock *sk, __u8 role)
 		return;
 	}
 	fill_header(&ev->hdr, SONDE_EV_CONN_OPEN, bpf_ktime_get_ns());
+	if (owner) {
+		ev->hdr.pid = owner >> 32;
+		ev->hdr.tid = (__u32)owner;
+	}
 	ev->sock = (__u64)sk;
 	read_tuple(sk, &ev->tuple);
 	ev->role = role;
 	bpf_ringbuf_submit(ev, rb_flags());
+}
+
+static __always_inline void emit_conn_open(struct sock *sk, __u8 role)
+{
+	emit_conn_open_for(sk, role, 0);
 }
 
 /* Start following a socket: a fresh entry in conns (a recycled struct sock
