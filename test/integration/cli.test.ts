@@ -35,6 +35,9 @@ describe('sonde doctor', () => {
     expect(text.stdout).toMatch(/kprobes\s+no .*CONFIG_KPROBES/);
     expect(text.stdout).toMatch(/fentry\s+no .*load refused/);
     expect(text.stdout).toMatch(/Capture mode: tracepoint .*no syscall tracepoints/);
+    // This machine mounts cgroup v2 at /sys/fs/cgroup/unified (hybrid) and runs the tests as root.
+    expect(text.stdout).toMatch(/context propagation\s+yes\s+cgroup v2 at \/sys\/fs\/cgroup/);
+    expect(text.stdout).toMatch(/Node\.js async context\s+yes/);
 
     const json = await sondeCmd(['doctor', '--json']);
     const report = JSON.parse(json.stdout) as {
@@ -54,10 +57,17 @@ describe('sonde doctor', () => {
   });
 
   it('without privileges says what is missing and is not ready', async () => {
-    const r = await sondeCmd(['doctor', '--json'], {}, withoutCaps('cap_bpf,cap_perfmon,cap_sys_admin'));
+    const r = await sondeCmd(['doctor', '--json'], {}, withoutCaps('cap_bpf,cap_perfmon,cap_sys_admin,cap_net_admin'));
     expect(r.code).toBe(1);
-    const report = JSON.parse(r.stdout) as { ready: boolean; capabilities: { missing: string[] }; features: Record<string, { ok: boolean }> };
+    const report = JSON.parse(r.stdout) as {
+      ready: boolean;
+      capabilities: { missing: string[] };
+      features: Record<string, { ok: boolean }>;
+      optional: Record<string, { ok: boolean; detail: string }>;
+    };
     expect(report.ready).toBe(false);
+    // Optional, so not in `missing`, but doctor says why it would not work.
+    expect(report.optional['context propagation']).toEqual({ ok: false, detail: 'CAP_NET_ADMIN missing' });
     expect(report.capabilities.missing).toEqual(['CAP_BPF', 'CAP_PERFMON']);
     expect(report.features['tracepoints']!.ok).toBe(false);
   });
