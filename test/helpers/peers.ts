@@ -99,9 +99,10 @@ export async function startNodeGateway(port: number, upstreamPort: number, env: 
   return { pid: child.pid!, port, dir: '', stop: stopper(child) };
 }
 
-/** test/peers/node-api.mjs: turns each request into calls with targets of its own to 127.0.0.1:upstreamPort. */
-export async function startNodeApi(port: number, upstreamPort: number): Promise<Peer> {
-  const child = spawnTied(process.execPath, [join(ROOT, 'test/peers/node-api.mjs'), String(port), String(upstreamPort)], { stdio: 'ignore' });
+/** test/peers/node-api.mjs: turns each request into calls with targets of its own to 127.0.0.1:upstreamPort; over HTTPS with `tls`. */
+export async function startNodeApi(port: number, upstreamPort: number, tls?: { cert: string; key: string }): Promise<Peer> {
+  const args = [join(ROOT, 'test/peers/node-api.mjs'), String(port), String(upstreamPort), ...(tls ? [tls.cert, tls.key] : [])];
+  const child = spawnTied(process.execPath, args, { stdio: 'ignore' });
   await listening(child, port, '127.0.0.1', 'node api');
   return { pid: child.pid!, port, dir: '', stop: stopper(child) };
 }

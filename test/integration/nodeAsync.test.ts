@@ -10,24 +10,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { curl, startNodeApi, startNodeServer, type Peer } from '../helpers/peers.js';
 import { freePort } from '../helpers/ports.js';
 import { configFile, startSonde, type PrintedSpan, type SondeProcess } from '../helpers/sonde.js';
+import { makeCertificate } from '../helpers/tls.js';
 import { waitFor } from '../helpers/wait.js';
 
 let sonde: SondeProcess;
 let upstream: Peer;
 let api: Peer;
+let tlsApi: Peer;
 
 beforeAll(async () => {
   upstream = await startNodeServer(await freePort());
   api = await startNodeApi(await freePort(), upstream.port);
-  sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${api.port},${upstream.port}"\n`)]);
+  tlsApi = await startNodeApi(await freePort(), upstream.port, makeCertificate());
+  sonde = startSonde(['--config', configFile(`discovery:\n  instrument:\n    - open_ports: "${api.port},${tlsApi.port},${upstream.port}"\n`)]);
   await sonde.ready();
-  // Probes go on when the process is selected: wait for the API's before the first request.
-  await waitFor(() => sonde.logs.some((l) => l.msg === 'Node.js async context probed' && l.pid === api.pid), 'the API probed', 20_000);
+  // Probes go on when the process is selected: wait for the APIs' before the first request.
+  for (const p of [api, tlsApi]) await waitFor(() => sonde.logs.some((l) => l.msg === 'Node.js async context probed' && l.pid === p.pid), 'the API probed', 20_000);
 }, 60_000);
 
 afterAll(async () => {
   await sonde?.stop();
-  await Promise.all([api, upstream].map((p) => p?.stop()));
+  await Promise.all([api, tlsApi, upstream].map((p) => p?.stop()));
 });
 
 const apiServer = (path: string) => (s: PrintedSpan): boolean =>
@@ -64,6 +67,17 @@ describe('a call a Node.js server makes while serving a request (async context)'
       const [price] = await sonde.waitForSpans(apiCall(`/price/${id}`), 1);
       const [stock] = await sonde.waitForSpans(apiCall(`/stock/${id}`), 1);
       expect([price!.parentSpanId, stock!.parentSpanId]).toEqual([server!.spanId, server!.spanId]);
+    }
+  });
+
+  it('an HTTPS server (its plaintext from the uprobes on node\'s own OpenSSL): each call the child of its request', async () => {
+    const ids = Array.from({ length: 10 }, (_, i) => `t${i}`);
+    const runs = await Promise.all(ids.map((id) => curl([`https://127.0.0.1:${tlsApi.port}/item/${id}`], ['-k'])));
+    expect(runs.flat().map((r) => r.status)).toEqual(Array(10).fill(200));
+    for (const id of ids) {
+      const [server] = await sonde.waitForSpans((s) => s.kind === 'SERVER' && s.attributes['server.port'] === tlsApi.port && s.attributes['url.path'] === `/item/${id}`, 1);
+      const [call] = await sonde.waitForSpans(apiCall(`/catalog/${id}`), 1);
+      expect(call!.parentSpanId, `/catalog/${id}`).toBe(server!.spanId);
     }
   });
 

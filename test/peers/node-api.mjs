@@ -1,13 +1,16 @@
 // A Node.js API for the tests, as backends-for-frontends are written: each
 // request becomes calls to an upstream with targets of its own (so only
 // async context can tie them), over a keep-alive agent. It knows nothing
-// of tracing. Usage: node node-api.mjs PORT UPSTREAM_PORT; prints "ready".
+// of tracing. Usage: node node-api.mjs PORT UPSTREAM_PORT [CERT KEY] (with
+// a certificate and key it serves HTTPS); prints "ready".
 //
 //   /item/ID    GET /catalog/ID upstream, answered with its body
 //   /pair/ID    GET /price/ID, then on its answer GET /stock/ID
 //   /after/ID   answers, then GET /audit/ID: the request is already answered
 //   /later/ID   GET /late/ID from a timer, then answers: a timer names no request
+import { readFileSync } from 'node:fs';
 import { Agent, createServer, request } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 
 const port = Number(process.argv[2]);
 const upstreamPort = Number(process.argv[3]);
@@ -23,7 +26,9 @@ function get(path, done) {
   out.end();
 }
 
-const server = createServer((req, res) => {
+const tls = process.argv[4] ? { cert: readFileSync(process.argv[4]), key: readFileSync(process.argv[5]) } : null;
+
+function handle(req, res) {
   const [, route, id] = req.url.split('/');
   const reply = (err, body) => {
     res.writeHead(err ? 502 : 200, { 'content-type': 'text/plain' });
@@ -43,7 +48,9 @@ const server = createServer((req, res) => {
       res.writeHead(404);
       res.end();
   }
-});
+}
+
+const server = tls ? createTlsServer(tls, handle) : createServer(handle);
 server.keepAliveTimeout = 30_000;
 server.listen(port, '127.0.0.1', () => process.stdout.write('ready\n'));
 process.on('SIGTERM', () => process.exit(0));
