@@ -28,9 +28,9 @@
 /*
  * Where node::AsyncWrap keeps async_id_: after BaseObject (a vtable, a
  * v8::Global, the Realm and pointer data: four pointers) and the provider
- * type. The same in Node.js 16 to 22 on 64-bit targets; userspace checks
- * that what it reads are async ids (whole numbers) and stops using a
- * process's resources when they are not.
+ * type, as AsyncReset's own code reads it in Node.js 20 on x86-64. Other
+ * builds may differ: userspace checks that what it reads are async ids
+ * (whole numbers) and stops using a process's resources when they are not.
  */
 #define ASYNC_WRAP_ASYNC_ID 0x28
 
