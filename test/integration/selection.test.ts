@@ -64,10 +64,11 @@ describe('with selectors', () => {
     }
     expect(sonde.spansWhere((s) => s.resource['service.name'] !== 'server-a')).toEqual([]);
     // Traced, server-b's 20 exchanges would be at least 60 records (request, response, EOF);
-    // server-a's one is a handful (more when a loaded machine splits its reads).
+    // server-a's one is a handful: 7 here, once 22 in a fresh-clone run (its records were not
+    // kept; a loaded machine splits reads and writes), so the bound sits between the two cases.
     const kernel = sonde.logs.find((l) => l.msg === 'sonde stopped')!['kernel'] as { dataRecords: number };
     expect(kernel.dataRecords).toBeGreaterThan(0);
-    expect(kernel.dataRecords).toBeLessThan(20);
+    expect(kernel.dataRecords).toBeLessThan(40);
   });
 
   it('--open-port picks up a server that starts listening after Sonde, within a second', async () => {
