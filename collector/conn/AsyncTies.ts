@@ -32,6 +32,7 @@
  * request, ties nothing rather than something wrong.
  */
 import { NodeAsyncKind, type NodeAsyncEvent } from '../ebpf/abi.js';
+import { pidOfThreadKey, threadKey } from './ThreadTies.js';
 
 /** The request a thread works for, named by its connection so it can be checked when a call is sent. */
 export interface Work<R> {
@@ -164,7 +165,7 @@ export class AsyncTies<R> {
 
   forgetProcess(pid: number): void {
     this.badLayout.delete(pid);
-    for (const key of this.threads.keys()) if (Math.floor(key / 4194304) === pid) this.threads.delete(key);
+    for (const key of this.threads.keys()) if (pidOfThreadKey(key) === pid) this.threads.delete(key);
   }
 
   private thread(pid: number, tid: number): ThreadState<R> {
@@ -189,5 +190,3 @@ const low32 = (addr: number): number => addr % 4294967296;
 /** How far `to` is above `from`, as a signed 32-bit distance: a thread's stack spans far less than 4 GiB. */
 const distance = (from: number, to: number): number => (to - from) | 0;
 
-/** Pids and tids are below 2^22 (PID_MAX_LIMIT): one exact number for both. */
-const threadKey = (pid: number, tid: number): number => pid * 4194304 + tid;

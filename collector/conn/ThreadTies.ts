@@ -35,4 +35,7 @@ export class ThreadTies {
 }
 
 /** Pids and tids are below 2^22 (PID_MAX_LIMIT): one exact number for both. */
-const threadKey = (pid: number, tid: number): number => pid * 4194304 + tid;
+export const threadKey = (pid: number, tid: number): number => pid * 4194304 + tid;
+
+/** The pid of a threadKey. */
+export const pidOfThreadKey = (key: number): number => Math.floor(key / 4194304);

@@ -87,7 +87,7 @@ describe('AsyncTies', () => {
     t.enter(54, 6); // its next callback (the message's end)
     expect(t.sendAt(7)?.req).toBe('GET /a');
     t.enter(0, 1); // a timer
-    t.enter(54, 2); // at top level it works for its request once more, as any resource's first callback...
+    t.enter(54, 2); // at top level it works for its request once more, as a resource's first callback does...
     expect(t.sendAt(3)?.req).toBe('GET /a');
     t.enter(54, 2); // ...and then no more
     expect(t.sendAt(3)).toBeUndefined();
