@@ -10,6 +10,8 @@ import { cgroup2Root } from '../ebpf/Injector.js';
 
 export interface DoctorReport {
   readonly kernel: string;
+  /** Node.js, the V8 flags it runs with (the sonde launcher's, or SONDE_NODE_FLAGS) and glibc's mmap threshold. */
+  readonly runtime: string;
   readonly features: Record<string, FeatureProbe>;
   readonly capabilities: CapabilityReport;
   readonly captureMode: ModeChoice | { error: string };
@@ -39,6 +41,7 @@ export function runDoctor(bpfDir: string): DoctorReport {
   const mode = choice instanceof Error ? { error: choice.message } : choice;
   return {
     kernel: f.release,
+    runtime: `Node.js ${process.version}, V8 flags: ${process.execArgv.join(' ') || 'none'}, malloc mmap threshold: ${process.env.MALLOC_MMAP_THRESHOLD_ ?? 'dynamic'}`,
     features,
     capabilities: caps,
     captureMode: mode,
@@ -65,7 +68,7 @@ function contextPropagation(mode: ModeChoice | { error: string }, netAdmin: bool
 }
 
 export function formatDoctor(r: DoctorReport): string {
-  const lines = [`Sonde doctor: kernel ${r.kernel}`, ''];
+  const lines = [`Sonde doctor: kernel ${r.kernel}`, `Runtime: ${r.runtime}`, ''];
   for (const [label, p] of Object.entries(r.features)) {
     lines.push(`  ${label.padEnd(26)} ${p.ok ? 'yes' : 'no '}  ${p.detail}`);
   }

@@ -38,6 +38,12 @@ describe('sonde doctor', () => {
     // This machine mounts cgroup v2 at /sys/fs/cgroup/unified (hybrid) and runs the tests as root.
     expect(text.stdout).toMatch(/context propagation\s+yes\s+cgroup v2 at \/sys\/fs\/cgroup/);
     expect(text.stdout).toMatch(/Node\.js async context\s+yes/);
+    // The launcher's runtime settings (README, Performance), and the user's in their place.
+    expect(text.stdout).toMatch(/^Runtime: Node\.js v\d+\.\d+\.\d+, V8 flags: --single-threaded-gc --max-semi-space-size=8, malloc mmap threshold: 131072$/m);
+    const replaced = await sondeCmd(['doctor'], { SONDE_NODE_FLAGS: '--max-semi-space-size=4', MALLOC_MMAP_THRESHOLD_: '65536' });
+    expect(replaced.stdout).toMatch(/^Runtime: .*V8 flags: --max-semi-space-size=4, malloc mmap threshold: 65536$/m);
+    const none = await sondeCmd(['doctor'], { SONDE_NODE_FLAGS: '' });
+    expect(none.stdout).toMatch(/^Runtime: .*V8 flags: none,/m);
 
     const json = await sondeCmd(['doctor', '--json']);
     const report = JSON.parse(json.stdout) as {
